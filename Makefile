@@ -1,0 +1,115 @@
+# vmm - a minimal KVM VMM with kernel vhost-net behind an emulated VT-d.
+#
+#   make            build build/vmm
+#   make run        boot the demo microVM (in the QEMU test bed without /dev/kvm)
+#   make test       install what is missing, unit tests (plain + ASan/UBSan), end-to-end tests
+#   make unit       unit tests only
+#   make bench      benchmarks (boot time, RSS, ...)
+#
+# Works with CC=gcc (default) and CC=clang.
+
+CC      ?= gcc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
+LDLIBS  += -pthread -linih
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+GEN     := $(BUILD)/gen
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCDIRS := vmm devices iommu boot
+LIB_SRCS := $(filter-out vmm/main.c,$(wildcard $(addsuffix /*.c,$(SRCDIRS))))
+ASL_SRCS := $(wildcard boot/*.asl)
+GEN_SRCS := $(patsubst boot/%.asl,$(GEN)/%_aml.c,$(ASL_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_SRCS:.c=.o)
+SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS)) $(patsubst $(GEN)/%.c,$(BUILD)/san/gen/%.o,$(GEN_SRCS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+SAN_TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(TEST_SRCS))
+HEADERS := $(wildcard $(addsuffix /*.h,$(SRCDIRS)) tests/unit/*.h)
+
+.PHONY: all run test unit unit-plain unit-san e2e bench deps clean distclean
+.SECONDARY: $(GEN_SRCS)
+all: $(BUILD)/vmm
+
+$(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(LIB_OBJS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/san/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+# ASL is compiled by iasl and embedded as a C array <name>_aml[].
+$(GEN)/%_aml.c: boot/%.asl
+	@mkdir -p $(GEN)
+	@echo '  IASL    $<'
+	$(Q)iasl -p $(GEN)/$* $< >$(GEN)/$*.iasl.log || { cat $(GEN)/$*.iasl.log; exit 1; }
+	$(Q){ echo '/* generated from $< by iasl; do not edit */'; \
+	  echo 'const unsigned char $*_aml[] = {'; \
+	  od -An -v -tx1 $(GEN)/$*.aml | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const unsigned int $*_aml_len = sizeof($*_aml);'; } > $@
+
+$(GEN)/%.o: $(GEN)/%.c
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests-san/%: tests/unit/%.c $(SAN_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $< $(SAN_OBJS) $(LDLIBS) -lcmocka
+
+deps:
+	@tests/testbed/setup-deps.sh
+
+unit-plain: $(TEST_BINS)
+	@tests/unit/run-all.sh $(TEST_BINS)
+
+unit-san: $(SAN_TEST_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  tests/unit/run-all.sh $(SAN_TEST_BINS)
+
+unit: deps
+	@$(MAKE) --no-print-directory unit-plain unit-san
+
+e2e: deps all
+	@tests/e2e/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-plain unit-san
+	@tests/e2e/run.sh
+
+run: deps all
+	@tests/run-demo.sh
+
+bench: deps all
+	@tests/bench/run.sh
+
+# clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm
+
+distclean:
+	rm -rf $(BUILD)

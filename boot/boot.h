@@ -1,0 +1,149 @@
+/*
+ * boot.h - everything needed to enter a Linux bzImage at its 64-bit entry:
+ * the guest physical memory layout, bzImage parsing and loading, the zero
+ * page (boot_params) with its e820 map, the identity page tables and GDT,
+ * and the ACPI tables.
+ *
+ * Every builder here is pure: it takes a guest_mem view (or a buffer) and
+ * plain parameters, writes guest memory through bounds-checked helpers and
+ * returns 0 or -errno. None calls ioctl; vmm/ turns the results into KVM
+ * state. Where an error needs explaining to a user, the function also sets
+ * *why to a static string that says what was wrong.
+ */
+#ifndef BOOT_BOOT_H
+#define BOOT_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../vmm/guest_mem.h"
+
+/*
+ * Guest physical layout. Everything the VMM itself places lives below
+ * 1 MiB; the kernel goes at 1 MiB, the initrd at the top of low RAM.
+ *
+ *   0x00000500  GDT (4 entries)
+ *   0x00007000  boot_params (zero page, 4 KiB)
+ *   0x00009000  PML4, 0x0000A000 PDPT, 0x0000B000-0x0000EFFF four PDs:
+ *               identity map of 0-4 GiB with 2 MiB pages
+ *   0x00020000  kernel command line (up to BOOT_CMDLINE_MAX bytes)
+ *   0x0009FC00-0x000FFFFF  reserved in e820 (EBDA, VGA, BIOS area)
+ *   0x000E0000  ACPI tables (RSDP first, found by the BIOS-area scan too)
+ *   0x00100000  protected-mode kernel
+ *   RAM above BOOT_LOW_RAM_END is placed from 4 GiB up; the gap is MMIO
+ *   (PCI windows, IOAPIC 0xFEC00000, VT-d 0xFED90000, LAPIC 0xFEE00000).
+ */
+#define BOOT_GDT_GPA        0x500ULL
+#define BOOT_PARAMS_GPA     0x7000ULL
+#define BOOT_PML4_GPA       0x9000ULL
+#define BOOT_PDPT_GPA       0xA000ULL
+#define BOOT_PD_GPA         0xB000ULL
+#define BOOT_CMDLINE_GPA    0x20000ULL
+#define BOOT_CMDLINE_MAX    0x10000U
+#define BOOT_EBDA_GPA       0x9FC00ULL
+#define BOOT_ACPI_GPA       0xE0000ULL
+#define BOOT_ACPI_END       0x100000ULL
+#define BOOT_KERNEL_GPA     0x100000ULL
+#define BOOT_LOW_RAM_END    0xC0000000ULL
+#define BOOT_HIGH_RAM_GPA   0x100000000ULL
+
+#define BOOT_IOAPIC_GPA     0xFEC00000ULL
+#define BOOT_LAPIC_GPA      0xFEE00000ULL
+
+/* GDT selectors the 64-bit entry uses (GDT: null, null, code64, data). */
+#define BOOT_SEL_CODE       0x10
+#define BOOT_SEL_DATA       0x18
+
+/* --- bzImage ------------------------------------------------------------ */
+
+struct bzimage {
+	const uint8_t *image;   /* the whole file, owned by the caller */
+	size_t image_len;
+	uint16_t version;       /* boot protocol, e.g. 0x020f */
+	uint32_t setup_len;     /* (setup_sects + 1) * 512: file offset of the PM part */
+	uint32_t pm_len;        /* bytes of the protected-mode kernel */
+	uint32_t init_size;     /* bytes the kernel needs from its load address */
+	uint32_t initrd_addr_max;
+	uint32_t cmdline_size;  /* max cmdline length, excluding the NUL */
+	uint16_t xloadflags;
+};
+
+/*
+ * Validate a bzImage held in memory: size, "HdrS" magic, boot protocol
+ * >= 2.12 (for xloadflags), XLF_KERNEL_64, setup_sects and payload within
+ * the file. -ENOEXEC (with *why) when it is not a bootable 64-bit bzImage.
+ */
+int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char **why);
+
+/* Copy the protected-mode part to BOOT_KERNEL_GPA; -ENOMEM if init_size does not fit. */
+int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const char **why);
+
+/*
+ * Place the initrd page-aligned at the highest address that is below both
+ * BOOT_LOW_RAM_END and initrd_addr_max and above the kernel's init_size.
+ * *gpa receives where it went. -ENOMEM (with *why) when it does not fit.
+ */
+int initrd_load(const struct guest_mem *gm, const struct bzimage *bz,
+		const void *initrd, size_t len, uint64_t *gpa, const char **why);
+
+/* --- boot_params and e820 ------------------------------------------------ */
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+/*
+ * The e820 map for gm: RAM below BOOT_EBDA_GPA, reserved up to 1 MiB, RAM
+ * from 1 MiB to the end of each region. Returns the number of entries
+ * (<= max) or -ENOSPC.
+ */
+int e820_build(const struct guest_mem *gm, struct e820_entry *tab, unsigned max);
+
+struct boot_args {
+	const char *cmdline;   /* may be NULL: empty */
+	uint64_t initrd_gpa;   /* 0 when there is none */
+	uint64_t initrd_size;
+	uint64_t rsdp_gpa;     /* 0 when there are no ACPI tables */
+};
+
+/*
+ * Write the zero page at BOOT_PARAMS_GPA (setup header copied from the
+ * image, type_of_loader 0xff, cmd_line_ptr, ramdisk, acpi_rsdp_addr, e820)
+ * and the command line at BOOT_CMDLINE_GPA. -E2BIG (with *why) when the
+ * command line is longer than the kernel accepts.
+ */
+int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
+		      const struct boot_args *args, const char **why);
+
+/* --- CPU state for the 64-bit entry --------------------------------------- */
+
+/* Write the GDT and identity page tables into guest memory. */
+int boot_setup_page_tables(const struct guest_mem *gm);
+
+/* --- ACPI ------------------------------------------------------------------ */
+
+struct acpi_config {
+	unsigned ncpus;          /* one LAPIC entry each, APIC ids 0..ncpus-1 */
+	uint64_t ioapic_gpa;     /* BOOT_IOAPIC_GPA */
+	uint16_t pm_port;        /* HW-reduced sleep control (+0), status (+1), reset (+2) */
+};
+
+#define ACPI_SLEEP_CONTROL_OFF 0
+#define ACPI_SLEEP_STATUS_OFF  1
+#define ACPI_RESET_OFF         2
+#define ACPI_RESET_VALUE       0x01
+#define ACPI_S5_SLP_TYP        5   /* what the DSDT's _S5_ package says */
+
+/*
+ * Build RSDP (at BOOT_ACPI_GPA), XSDT, FADT (HW_REDUCED_ACPI, sleep and
+ * reset registers at cfg->pm_port), DSDT and MADT in [BOOT_ACPI_GPA,
+ * BOOT_ACPI_END). *rsdp_gpa receives the RSDP address.
+ */
+int acpi_build(const struct guest_mem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * boot_params.c - the e820 map and the zero page (struct boot_params of
+ * arch/x86/include/uapi/asm/bootparam.h) handed to the kernel in RSI.
+ *
+ * The zero page is assembled in a local copy and everything is validated
+ * before anything is written, so a call that fails on bad input leaves
+ * guest memory untouched.
+ */
+#include "boot.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#define ZP_SIZE          0x1000
+#define ZP_E820_MAX      128
+#define ZP_HDR_OFF       0x1f1   /* the setup header, as at the same file offset */
+#define ZP_HDR_JUMP_OFF  0x201   /* second byte of the 2-byte jmp: header end - 0x202 */
+
+/*
+ * Only the fields this VMM writes are named; everything else is padding
+ * that stays zero. Offsets are boot.rst's and bootparam.h's.
+ */
+struct zero_page {
+	uint8_t  _pad0[0x070];
+	uint64_t acpi_rsdp_addr;        /* 0x070 */
+	uint8_t  _pad1[0x0c0 - 0x078];
+	uint32_t ext_ramdisk_image;     /* 0x0c0 */
+	uint32_t ext_ramdisk_size;      /* 0x0c4 */
+	uint32_t ext_cmd_line_ptr;      /* 0x0c8 */
+	uint8_t  _pad2[0x1e8 - 0x0cc];
+	uint8_t  e820_entries;          /* 0x1e8 */
+	uint8_t  _pad3[0x1ef - 0x1e9];
+	uint8_t  sentinel;              /* 0x1ef: must stay 0 or the kernel wipes the header */
+	uint8_t  _pad4[ZP_HDR_OFF - 0x1f0];
+	uint8_t  setup_sects;           /* 0x1f1 */
+	uint8_t  _pad5[0x210 - 0x1f2];
+	uint8_t  type_of_loader;        /* 0x210 */
+	uint8_t  loadflags;             /* 0x211 */
+	uint8_t  _pad6[0x218 - 0x212];
+	uint32_t ramdisk_image;         /* 0x218 */
+	uint32_t ramdisk_size;          /* 0x21c */
+	uint8_t  _pad7[0x224 - 0x220];
+	uint16_t heap_end_ptr;          /* 0x224 */
+	uint8_t  _pad8[0x228 - 0x226];
+	uint32_t cmd_line_ptr;          /* 0x228 */
+	uint8_t  _pad9[0x2d0 - 0x22c];
+	struct e820_entry e820_table[ZP_E820_MAX]; /* 0x2d0 */
+	uint8_t  _pad10[ZP_SIZE - 0x2d0 - ZP_E820_MAX * 20];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct e820_entry) == 20, "e820 entries are 20 bytes");
+_Static_assert(sizeof(struct zero_page) == ZP_SIZE, "zero page is one 4 KiB page");
+_Static_assert(offsetof(struct zero_page, acpi_rsdp_addr) == 0x070, "acpi_rsdp_addr");
+_Static_assert(offsetof(struct zero_page, ext_ramdisk_image) == 0x0c0, "ext_ramdisk_image");
+_Static_assert(offsetof(struct zero_page, ext_ramdisk_size) == 0x0c4, "ext_ramdisk_size");
+_Static_assert(offsetof(struct zero_page, ext_cmd_line_ptr) == 0x0c8, "ext_cmd_line_ptr");
+_Static_assert(offsetof(struct zero_page, e820_entries) == 0x1e8, "e820_entries");
+_Static_assert(offsetof(struct zero_page, sentinel) == 0x1ef, "sentinel");
+_Static_assert(offsetof(struct zero_page, setup_sects) == 0x1f1, "setup header");
+_Static_assert(offsetof(struct zero_page, type_of_loader) == 0x210, "type_of_loader");
+_Static_assert(offsetof(struct zero_page, loadflags) == 0x211, "loadflags");
+_Static_assert(offsetof(struct zero_page, ramdisk_image) == 0x218, "ramdisk_image");
+_Static_assert(offsetof(struct zero_page, ramdisk_size) == 0x21c, "ramdisk_size");
+_Static_assert(offsetof(struct zero_page, heap_end_ptr) == 0x224, "heap_end_ptr");
+_Static_assert(offsetof(struct zero_page, cmd_line_ptr) == 0x228, "cmd_line_ptr");
+_Static_assert(offsetof(struct zero_page, e820_table) == 0x2d0, "e820_table");
+
+#define LOADER_UNDEFINED 0xff   /* type_of_loader for a loader without an assigned id */
+#define CAN_USE_HEAP     0x80
+/* boot.rst's suggested heap end (0xfe00 = 0x10000 - 0x200), for setup code we never run. */
+#define HEAP_END_PTR     0xfe00
+
+int e820_build(const struct guest_mem *gm, struct e820_entry *tab, unsigned max)
+{
+	if (gm->nregions == 0 || gm->nregions > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	const struct guest_region *low = &gm->region[0];
+	/* Below 2 MiB the fixed layout (tables, EBDA hole, kernel at 1 MiB) makes no sense. */
+	if (low->gpa != 0 || low->size < 0x200000)
+		return -EINVAL;
+
+	/* Other regions in address order; guest_mem_add already forbids overlaps. */
+	const struct guest_region *hi[GUEST_MEM_MAX_REGIONS];
+	unsigned nhi = 0;
+	for (unsigned i = 1; i < gm->nregions; i++) {
+		unsigned j = nhi++;
+		while (j > 0 && hi[j - 1]->gpa > gm->region[i].gpa) {
+			hi[j] = hi[j - 1];
+			j--;
+		}
+		hi[j] = &gm->region[i];
+	}
+
+	unsigned n = 3 + nhi;
+	if (n > max)
+		return -ENOSPC;
+	tab[0] = (struct e820_entry){ 0, BOOT_EBDA_GPA, E820_RAM };
+	tab[1] = (struct e820_entry){ BOOT_EBDA_GPA, BOOT_KERNEL_GPA - BOOT_EBDA_GPA, E820_RESERVED };
+	tab[2] = (struct e820_entry){ BOOT_KERNEL_GPA, low->size - BOOT_KERNEL_GPA, E820_RAM };
+	for (unsigned i = 0; i < nhi; i++)
+		tab[3 + i] = (struct e820_entry){ hi[i]->gpa, hi[i]->size, E820_RAM };
+	return (int)n;
+}
+
+int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
+		      const struct boot_args *args, const char **why)
+{
+	struct zero_page zp;
+	uint8_t *raw = (uint8_t *)&zp;
+
+	memset(&zp, 0, sizeof(zp));
+
+	*why = NULL;
+	if (bz->image == NULL || bz->image_len <= ZP_HDR_JUMP_OFF) {
+		*why = "bzImage was not parsed by bzimage_parse";
+		return -EINVAL;
+	}
+
+	/*
+	 * The header runs from 0x1f1 to 0x202 + the jump offset at 0x201. Clip
+	 * it to the file and to the end of the header area in the zero page so
+	 * a hostile offset can neither read past the image nor reach the e820
+	 * table.
+	 */
+	size_t hdr_end = 0x202 + (size_t)bz->image[ZP_HDR_JUMP_OFF];
+	if (hdr_end > bz->image_len)
+		hdr_end = bz->image_len;
+	if (hdr_end > offsetof(struct zero_page, e820_table))
+		hdr_end = offsetof(struct zero_page, e820_table);
+	memcpy(raw + ZP_HDR_OFF, bz->image + ZP_HDR_OFF, hdr_end - ZP_HDR_OFF);
+
+	const char *cmdline = args->cmdline ? args->cmdline : "";
+	size_t limit = bz->cmdline_size;
+	if (limit > BOOT_CMDLINE_MAX - 1)
+		limit = BOOT_CMDLINE_MAX - 1;
+	size_t cmdlen = strnlen(cmdline, limit + 1);
+	if (cmdlen > limit) {
+		*why = "kernel command line too long";
+		return -E2BIG;
+	}
+	if (guest_mem_ptr(gm, BOOT_CMDLINE_GPA, cmdlen + 1) == NULL ||
+	    guest_mem_ptr(gm, BOOT_PARAMS_GPA, ZP_SIZE) == NULL) {
+		*why = "guest memory does not cover the boot parameter area below 1 MiB";
+		return -EFAULT;
+	}
+	if (args->initrd_gpa != 0 &&
+	    guest_mem_ptr(gm, args->initrd_gpa, args->initrd_size) == NULL) {
+		*why = "initrd lies outside guest memory";
+		return -EINVAL;
+	}
+
+	struct e820_entry map[ZP_E820_MAX];
+	int n = e820_build(gm, map, ZP_E820_MAX);
+	if (n < 0) {
+		*why = "guest memory layout cannot be described to the kernel "
+		       "(the first region must start at 0 and be at least 2 MiB)";
+		return n;
+	}
+
+	zp.type_of_loader = LOADER_UNDEFINED;
+	zp.loadflags |= CAN_USE_HEAP;
+	zp.heap_end_ptr = HEAP_END_PTR;
+	zp.cmd_line_ptr = (uint32_t)BOOT_CMDLINE_GPA;
+	zp.ext_cmd_line_ptr = (uint32_t)(BOOT_CMDLINE_GPA >> 32);
+	if (args->initrd_gpa != 0) {
+		zp.ramdisk_image = (uint32_t)args->initrd_gpa;
+		zp.ext_ramdisk_image = (uint32_t)(args->initrd_gpa >> 32);
+		zp.ramdisk_size = (uint32_t)args->initrd_size;
+		zp.ext_ramdisk_size = (uint32_t)(args->initrd_size >> 32);
+	}
+	zp.acpi_rsdp_addr = args->rsdp_gpa;
+	zp.e820_entries = (uint8_t)n;
+	memcpy(zp.e820_table, map, (size_t)n * sizeof(map[0]));
+	zp.sentinel = 0;
+
+	int err = guest_mem_write(gm, BOOT_CMDLINE_GPA, cmdline, cmdlen);
+	if (err == 0)
+		err = guest_mem_write(gm, BOOT_CMDLINE_GPA + cmdlen, "", 1);
+	if (err == 0)
+		err = guest_mem_write(gm, BOOT_PARAMS_GPA, &zp, sizeof(zp));
+	if (err)
+		*why = "guest memory does not cover the boot parameter area below 1 MiB";
+	return err;
+}

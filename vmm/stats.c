@@ -1,0 +1,69 @@
+/*
+ * stats.c - the counters behind `--stats FILE` (JSON, read by the
+ * benchmarks) and the VMM's own memory footprint.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Resident memory of the VMM process outside the guest RAM mapping, in KiB:
+ * what the VMM itself costs. Sums the Rss of every mapping in
+ * /proc/self/smaps except the one holding guest RAM.
+ */
+static long rss_outside_guest_kib(const struct vm *vm)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (f == NULL)
+		return -1;
+	char line[512];
+	long total = 0;
+	bool in_guest = false;
+	uintptr_t ram = (uintptr_t)vm->ram, ram_end = ram + vm->ram_size;
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		long kib;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) == 2 && strchr(line, '-') &&
+		    line[0] != ' ')
+			in_guest = vm->ram && lo < ram_end && ram < hi;
+		else if (sscanf(line, "Rss: %ld kB", &kib) == 1 && !in_guest)
+			total += kib;
+	}
+	fclose(f);
+	return total;
+}
+
+int vm_write_stats(const struct vm *vm, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -errno;
+	uint64_t first = __atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED);
+	fprintf(f,
+		"{\n"
+		"  \"exit_status\": %d,\n"
+		"  \"exit_message\": \"%s\",\n"
+		"  \"cpus\": %u,\n"
+		"  \"memory_bytes\": %" PRIu64 ",\n"
+		"  \"startup_us\": %" PRIu64 ",\n"
+		"  \"rss_outside_guest_kib\": %ld,\n"
+		"  \"exits\": { \"io\": %" PRIu64 ", \"mmio\": %" PRIu64 ", \"other\": %" PRIu64 " },\n"
+		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }\n"
+		"}\n",
+		vm->exit_status, vm->exit_message, vm->ncpus, vm->ram_size,
+		first ? (first - vm->stats.start_ns) / 1000 : 0, rss_outside_guest_kib(vm),
+		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->pio.unclaimed,
+		vm->mmio.unclaimed);
+	return fclose(f) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,241 @@
+/*
+ * vcpu.c - vCPU creation, the boot CPU's 64-bit entry state, and the
+ * KVM_RUN loop that dispatches exits to the PIO/MMIO buses.
+ *
+ * Application processors are created with CPUID only: the in-kernel LAPIC
+ * holds them in wait-for-SIPI until Linux starts them with INIT/SIPI.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../boot/boot.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_MTRR_DEF_TYPE    0x2ff
+#define CPUID_HYPERVISOR     (1U << 31)
+
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* Give each vCPU its own APIC id in the leaves Linux reads topology from. */
+static void cpuid_patch(struct kvm_cpuid2 *c, unsigned apic_id, unsigned ncpus)
+{
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x0000ffffU) | (apic_id << 24) | ((ncpus & 0xff) << 16);
+			e->ecx |= CPUID_HYPERVISOR;
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = apic_id;
+			break;
+		case 0x8000001e:
+			e->eax = apic_id;
+			break;
+		}
+	}
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen)
+{
+	struct vcpu *v = &vm->vcpu[id];
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return fail(err, errlen, VMM_EXIT_ERROR, "mmap kvm_run %u: %s", id, strerror(errno));
+	}
+
+	size_t sz = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+	if (c == NULL)
+		return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+	memcpy(c, vm->cpuid, sz);
+	cpuid_patch(c, id, vm->cfg->cpus);
+	int rc = ioctl(v->fd, KVM_SET_CPUID2, c);
+	free(c);
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_CPUID2 %u: %s", id, strerror(errno));
+
+	/* Fast strings on, MTRRs enabled with write-back default: what firmware leaves. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t bytes[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
+	} msrs = { .hdr.nmsrs = 2 };
+	msrs.hdr.entries[0] = (struct kvm_msr_entry){ .index = MSR_IA32_MISC_ENABLE, .data = 1 };
+	msrs.hdr.entries[1] = (struct kvm_msr_entry){ .index = MSR_MTRR_DEF_TYPE,
+						      .data = (1 << 11) | 6 };
+	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 2)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_MSRS %u failed", id);
+	return 0;
+}
+
+int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SREGS: %s", strerror(errno));
+
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = BOOT_SEL_CODE, .type = 0xb,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = code;
+	data.selector = BOOT_SEL_DATA;
+	data.type = 0x3;
+	data.l = 0;
+	data.db = 1;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = BOOT_GDT_GPA;
+	s.gdt.limit = 4 * 8 - 1;
+	s.cr3 = BOOT_PML4_GPA;
+	s.cr4 = 1U << 5;                                 /* PAE */
+	s.cr0 = (1U << 0) | (1U << 4) | (1U << 31);      /* PE, ET, PG */
+	s.efer = (1U << 8) | (1U << 10);                 /* LME, LMA */
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_SREGS: %s", strerror(errno));
+
+	struct kvm_regs r = {
+		.rflags = 2,
+		.rip = BOOT_KERNEL_GPA + 0x200, /* startup_64 */
+		.rsi = BOOT_PARAMS_GPA,
+	};
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_REGS: %s", strerror(errno));
+
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_FPU: %s", strerror(errno));
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/*
+	 * immediate_exit covers a vCPU that is about to enter KVM_RUN; the
+	 * signal covers one that is inside it.
+	 */
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (v->thread_started && !pthread_equal(v->thread, pthread_self()))
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+static void vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	unsigned size = run->io.size;
+	/* data_offset and count*size come from KVM, and stay within the run page. */
+	for (uint32_t i = 0; i < run->io.count; i++)
+		io_bus_access(&v->vm->pio, run->io.port, data + i * size, size, out);
+}
+
+/* Returns false when the loop must end. */
+static bool vcpu_handle_exit(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct kvm_run *run = v->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		__atomic_fetch_add(&vm->stats.exit_io, 1, __ATOMIC_RELAXED);
+		vcpu_handle_io(v);
+		return true;
+	case KVM_EXIT_MMIO:
+		__atomic_fetch_add(&vm->stats.exit_mmio, 1, __ATOMIC_RELAXED);
+		io_bus_access(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			      run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write);
+		return true;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+		__atomic_fetch_add(&vm->stats.exit_other, 1, __ATOMIC_RELAXED);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)",
+				v->id);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			vm_request_stop(vm, VMM_EXIT_REBOOT, "guest requested a reboot");
+		else
+			vm_request_stop(vm, VMM_EXIT_POWEROFF, "guest powered off");
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: KVM entry failed, reason 0x%llx",
+				v->id,
+				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: KVM internal error, suberror %u",
+				v->id, run->internal.suberror);
+		return false;
+	default:
+		vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: unexpected KVM exit reason %u", v->id,
+				run->exit_reason);
+		return false;
+	}
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN must return EINTR */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	if (v->id == 0) {
+		uint64_t zero = 0;
+		__atomic_compare_exchange_n(&vm->stats.first_run_ns, &zero, now_ns(), false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: KVM_RUN: %s", v->id,
+					strerror(errno));
+			break;
+		}
+		if (!vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}

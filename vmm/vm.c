@@ -1,0 +1,259 @@
+/* vm.c - VM creation, guest RAM, device wiring and teardown (see vm.h). */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../boot/boot.h"
+
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static void irq_set_kvm(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+	/* Failure would mean a broken irqchip; there is nobody to tell but the log. */
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		fprintf(stderr, "vmm: KVM_IRQ_LINE gsi %u: %s\n", gsi, strerror(errno));
+}
+
+static void serial_tx_stdout(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	/* The console is best effort: a closed stdout must not stop the guest. */
+	while (write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void serial_tx_drop(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	(void)byte;
+}
+
+static void power_event(void *opaque, enum power_event ev)
+{
+	struct vm *vm = opaque;
+	if (ev == POWER_OFF)
+		vm_request_stop(vm, VMM_EXIT_POWEROFF, "guest powered off");
+	else if (ev == POWER_RESET)
+		vm_request_stop(vm, VMM_EXIT_REBOOT, "guest requested a reboot");
+}
+
+static int vm_map_ram(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t low = vm->cfg->memory < BOOT_LOW_RAM_END ? vm->cfg->memory : BOOT_LOW_RAM_END;
+	uint64_t high = vm->cfg->memory - low;
+
+	vm->ram_size = vm->cfg->memory;
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return fail(err, errlen, VMM_EXIT_USAGE, "cannot map %llu MiB of guest RAM: %s",
+			    (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+	}
+	/* Transparent huge pages cut EPT/NPT misses; advisory only. */
+	madvise(vm->ram, vm->ram_size, MADV_HUGEPAGE);
+
+	struct { uint64_t gpa, size; uint8_t *host; } slot[2] = {
+		{ 0, low, vm->ram },
+		{ BOOT_HIGH_RAM_GPA, high, vm->ram + low },
+	};
+	for (unsigned i = 0; i < 2 && slot[i].size; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.guest_phys_addr = slot[i].gpa,
+			.memory_size = slot[i].size,
+			.userspace_addr = (uintptr_t)slot[i].host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_USER_MEMORY_REGION: %s",
+				    strerror(errno));
+		if (guest_mem_add(&vm->mem, slot[i].gpa, slot[i].size, slot[i].host) < 0)
+			return fail(err, errlen, VMM_EXIT_ERROR, "guest memory layout rejected");
+	}
+	return 0;
+}
+
+static int vm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (c == NULL)
+			return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+		c->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG)
+			break;
+	}
+	return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+}
+
+static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
+{
+	struct irq_line com1 = { irq_set_kvm, vm, SERIAL_COM1_GSI };
+	bool console = vm->cfg->serial == SERIAL_STDIO;
+	serial_init(&vm->serial, console ? serial_tx_stdout : serial_tx_drop, vm, com1);
+	power_init(&vm->power, power_event, vm);
+
+	int rc = io_bus_register(&vm->pio, SERIAL_COM1_PORT, SERIAL_NPORTS, &serial_io_ops,
+				 &vm->serial, "com1");
+	if (rc == 0)
+		rc = io_bus_register(&vm->pio, VM_PM_PORT, POWER_NPORTS, &power_io_ops,
+				     &vm->power, "acpi-pm");
+	if (rc == 0)
+		rc = io_bus_register(&vm->pio, VM_I8042_PORT, 1, &i8042_reset_io_ops,
+				     &vm->power, "i8042-reset");
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "device layout: %s", strerror(-rc));
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t errlen)
+{
+	uint64_t start = vm->stats.start_ns;
+	memset(vm, 0, sizeof(*vm));
+	vm->stats.start_ns = start;
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+
+	const char *dev = getenv("VMM_KVM_DEVICE");
+	if (dev == NULL || dev[0] == '\0')
+		dev = "/dev/kvm";
+	vm->kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return fail(err, errlen, VMM_EXIT_USAGE,
+			    "cannot open %s: %s (is KVM available? try `make run`, which uses the QEMU test bed)",
+			    dev, strerror(errno));
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION)
+		return fail(err, errlen, VMM_EXIT_USAGE, "%s: KVM API version %d, need %d", dev, api,
+			    KVM_API_VERSION);
+	static const struct { int cap; const char *name; } need[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0)
+			return fail(err, errlen, VMM_EXIT_ERROR, "KVM lacks %s", need[i].name);
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VM: %s", strerror(errno));
+	int rs = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (rs <= 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	vm->run_size = (size_t)rs;
+
+	/* Needed on Intel hosts (real-mode emulation), harmless on AMD. */
+	uint64_t idmap = VM_IDENTITY_MAP_GPA;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_GPA) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+	/* The irqchip must exist before any vCPU is created. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "eventfd: %s", strerror(errno));
+
+	int rc = vm_map_ram(vm, err, errlen);
+	if (rc == 0)
+		rc = vm_get_supported_cpuid(vm, err, errlen);
+	if (rc == 0)
+		rc = vm_wire_devices(vm, err, errlen);
+	return rc;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	/* ncpus counts created vCPUs only, so teardown never sees a half-made one. */
+	for (unsigned i = 0; i < vm->cfg->cpus; i++) {
+		int rc = vcpu_create(vm, i, err, errlen);
+		if (rc)
+			return rc;
+		vm->ncpus = i + 1;
+	}
+	int rc = vcpu_setup_boot_cpu(&vm->vcpu[0], err, errlen);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int e = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
+		if (e != 0) {
+			vm_request_stop(vm, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
+					strerror(e));
+			return fail(err, errlen, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
+				    strerror(e));
+		}
+		vm->vcpu[i].thread_started = true;
+	}
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+{
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	vm->exit_status = status;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
+	va_end(ap);
+	/* Publish status and message before anyone can observe the eventfd. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	uint64_t one = 1;
+	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
+		fprintf(stderr, "vmm: cannot signal stop: %s\n", strerror(errno));
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpu[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (v->thread_started)
+			pthread_join(v->thread, NULL);
+		if (v->run)
+			munmap(v->run, vm->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->cpuid);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}

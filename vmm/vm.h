@@ -1,0 +1,108 @@
+/*
+ * vm.h - the VM and its vCPUs: the edge of the VMM where KVM ioctls live.
+ *
+ * Lifecycle, driven by main():
+ *   vm_create()  open /dev/kvm, create the VM, in-kernel irqchip, guest RAM,
+ *                and wire the devices onto the PIO/MMIO buses;
+ *   vm_load()    kernel, initrd, ACPI tables and boot_params into guest RAM
+ *                (the pure builders in boot/ do the work);
+ *   vm_start()   create the vCPUs and start one thread each;
+ *   vm_run_event_loop()  the main thread serves console input and signals
+ *                until some thread calls vm_request_stop();
+ *   vm_destroy() join threads, release everything.
+ *
+ * Every step returns 0 or a VMM_EXIT_* status (config.h) with a one-line
+ * message in err: VMM_EXIT_USAGE for what the user can fix (their kernel,
+ * their memory size, no /dev/kvm), VMM_EXIT_ERROR for the rest.
+ *
+ * Threads and ownership:
+ * - one thread per vCPU runs KVM_RUN and dispatches PIO/MMIO exits through
+ *   the buses; devices lock their own state;
+ * - the main thread runs the event loop;
+ * - vm_request_stop() may be called from any thread; the first caller's
+ *   status wins. It kicks every vCPU out of KVM_RUN with kvm_run's
+ *   immediate_exit plus a signal, so no vCPU can miss the stop by racing
+ *   into KVM_RUN after the signal was sent.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../devices/devices.h"
+#include "config.h"
+#include "guest_mem.h"
+#include "io_bus.h"
+
+/* Guest-physical addresses KVM needs for itself on Intel hosts. */
+#define VM_IDENTITY_MAP_GPA 0xFFFBC000ULL
+#define VM_TSS_GPA          0xFFFBD000ULL
+#define VM_PM_PORT          0x600   /* ACPI HW-reduced power registers */
+#define VM_I8042_PORT       0x64
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* Counters; written by vCPU threads with relaxed atomics. */
+struct vm_stats {
+	uint64_t start_ns;        /* CLOCK_MONOTONIC at main() entry */
+	uint64_t first_run_ns;    /* first KVM_RUN entered (0: not yet) */
+	uint64_t exit_io;
+	uint64_t exit_mmio;
+	uint64_t exit_other;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int stop_fd;              /* eventfd: written once by vm_request_stop() */
+	size_t run_size;
+	uint8_t *ram;             /* one mapping for all guest RAM */
+	uint64_t ram_size;
+	struct guest_mem mem;
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct serial_8250 serial;
+	struct power_dev power;
+	struct kvm_cpuid2 *cpuid; /* what KVM supports; patched per vCPU */
+	const struct vmm_config *cfg;
+	unsigned ncpus;
+	struct vcpu vcpu[CONFIG_MAX_CPUS];
+	int stopping;             /* atomic: set by the first vm_request_stop() */
+	int exit_status;          /* enum vmm_exit, valid once stopping */
+	char exit_message[256];
+	struct vm_stats stats;
+};
+
+int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t errlen);
+int vm_load(struct vm *vm, char *err, size_t errlen);
+int vm_start(struct vm *vm, char *err, size_t errlen);
+int vm_run_event_loop(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Ask the VM to stop with this status; a printf-style reason for the log. */
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen);
+int vcpu_setup_boot_cpu(struct vcpu *vcpu, char *err, size_t errlen);
+void *vcpu_thread(void *arg);
+void vcpu_kick(struct vcpu *vcpu);
+
+/* stats.c: JSON counters for --stats, and the VMM's own memory use. */
+int vm_write_stats(const struct vm *vm, const char *path);
+uint64_t now_ns(void);
+
+#endif

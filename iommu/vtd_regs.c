@@ -1,0 +1,401 @@
+/*
+ * vtd_regs.c - the VT-d register file as a pure state machine.
+ *
+ * Guest MMIO accesses come in through vtd_regs_read/write; everything that
+ * must happen outside the register page (forwarding invalidations to vhost,
+ * processing the invalidation queue, injecting an MSI) leaves as an event
+ * through one callback, synchronously, so that a command bit the guest polls
+ * (CCMD.ICC, IOTLB.IVT) is only seen clear once the work is done.
+ *
+ * Only legacy mode is modelled (ECAP.SMTS = 0). Features not advertised
+ * (interrupt remapping, advanced fault logging, write-buffer flushing) have
+ * their command bits ignored, as hardware without them does.
+ */
+#include "iommu.h"
+
+#include <errno.h>
+
+/* GCMD / GSTS bits (same positions in both). */
+#define G_TE   (1u << 31)
+#define G_SRTP (1u << 30)
+#define G_QIE  (1u << 26)
+
+#define CCMD_ICC   (1ull << 63)
+#define IOTLB_IVT  (1ull << 63)
+#define FRCD_F     (1ull << 63)
+#define FRCD_T     (1ull << 62)
+#define FSTS_PFO   (1u << 0)
+#define FSTS_PPF   (1u << 1)
+#define FSTS_W1C   (FSTS_PFO | (1u << 4) | (1u << 5) | (1u << 6)) /* PFO IQE ICE ITE */
+#define XCTL_IM    (1u << 31)
+#define XCTL_IP    (1u << 30)
+#define ICS_IWC    1u
+
+#define LO32 0x00000000ffffffffull
+#define HI32 0xffffffff00000000ull
+
+static uint64_t cap_value(bool cm)
+{
+	return 6ull                           /* ND: 16-bit domain ids */
+	       | (uint64_t)cm << 7            /* CM */
+	       | 0x6ull << 8                  /* SAGAW: 39 and 48 bit */
+	       | (uint64_t)(VTD_AW_BITS - 1) << 16 /* MGAW */
+	       | (uint64_t)(VTD_FRO_OFF / 16) << 24 /* FRO */
+	       | 0x3ull << 34                 /* SLLPS: 2 MiB, 1 GiB */
+	       | 1ull << 39                   /* PSI */
+	       | (uint64_t)(VTD_NFR - 1) << 40 /* NFR */
+	       | (uint64_t)VTD_MAMV << 48     /* MAMV */
+	       | 1ull << 54 | 1ull << 55;     /* DWD, DRD: draining is free here */
+}
+
+static uint64_t ecap_value(void)
+{
+	return 1ull                            /* C: walks read guest RAM directly,
+						* so no clflush is needed */
+	       | 1ull << 1                     /* QI */
+	       | 1ull << 2                     /* DT */
+	       | 1ull << 6                     /* PT */
+	       | (uint64_t)(VTD_IRO_OFF / 16) << 8; /* IRO; SMTS (43) = 0 */
+}
+
+int vtd_regs_init(struct vtd_regs *r, bool caching_mode, vtd_event_fn event, void *opaque)
+{
+	if (r == NULL)
+		return -EINVAL;
+	*r = (struct vtd_regs){ .cap = cap_value(caching_mode), .ecap = ecap_value(),
+				.event = event, .opaque = opaque };
+	return 0;
+}
+
+static void emit(struct vtd_regs *r, const struct vtd_event *ev)
+{
+	if (r->event != NULL)
+		r->event(r->opaque, ev);
+}
+
+static bool any_fault_pending(const struct vtd_regs *r)
+{
+	for (unsigned i = 0; i < VTD_NFR; i++)
+		if (r->frcd[i][1] & FRCD_F)
+			return true;
+	return false;
+}
+
+/* An interrupt condition: deliver now, or leave it pending while masked. */
+static void raise_xe(struct vtd_regs *r, uint32_t *ctl, enum vtd_event_type t,
+		     uint32_t data, uint32_t addr, uint32_t uaddr)
+{
+	if (*ctl & XCTL_IP)
+		return;
+	if (*ctl & XCTL_IM) {
+		*ctl |= XCTL_IP;
+		return;
+	}
+	struct vtd_event ev = { .type = t, .data = data, .addr = (uint64_t)uaddr << 32 | addr };
+	emit(r, &ev);
+}
+
+/* Once software has cleared every fault condition, nothing is pending. */
+static void settle_fault_ip(struct vtd_regs *r)
+{
+	if (!(r->fsts & FSTS_W1C) && !any_fault_pending(r))
+		r->fectl &= ~XCTL_IP;
+}
+
+static void raise_fault_event(struct vtd_regs *r)
+{
+	raise_xe(r, &r->fectl, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
+}
+
+/* Writing the control register: unmasking delivers a pending interrupt. */
+static void write_xctl(struct vtd_regs *r, uint32_t *ctl, uint32_t val, enum vtd_event_type t,
+		       uint32_t data, uint32_t addr, uint32_t uaddr)
+{
+	*ctl = (*ctl & ~XCTL_IM) | (val & XCTL_IM);
+	if ((*ctl & (XCTL_IM | XCTL_IP)) == XCTL_IP) {
+		*ctl &= ~XCTL_IP;
+		struct vtd_event ev = { .type = t, .data = data,
+					.addr = (uint64_t)uaddr << 32 | addr };
+		emit(r, &ev);
+	}
+}
+
+static void write_gcmd(struct vtd_regs *r, uint32_t val)
+{
+	/* Linux writes its cached level bits (TE, QIE) with one one-shot bit. */
+	if ((val & G_QIE) != (r->gsts & G_QIE)) {
+		r->gsts ^= G_QIE;
+		r->iqh = 0; /* the queue restarts at the head */
+		struct vtd_event ev = { .type = VTD_EV_QIE, .enabled = (val & G_QIE) != 0 };
+		emit(r, &ev);
+	}
+	if (val & G_SRTP) {
+		r->rtaddr = r->rtaddr_reg;
+		r->gsts |= G_SRTP; /* RTPS: the operation completes at once */
+		struct vtd_event ev = { .type = VTD_EV_ROOT, .addr = r->rtaddr };
+		emit(r, &ev);
+	}
+	if ((val & G_TE) != (r->gsts & G_TE)) {
+		r->gsts ^= G_TE;
+		struct vtd_event ev = { .type = VTD_EV_TE, .enabled = (val & G_TE) != 0 };
+		emit(r, &ev);
+	}
+	/* WBF completes instantly (WBFS stays 0); SFL, EAFL, IRE, SIRTP, CFI
+	 * belong to features CAP/ECAP do not advertise. */
+}
+
+static void run_ccmd(struct vtd_regs *r)
+{
+	uint64_t v = r->ccmd;
+	unsigned gran = (v >> 61) & 3;
+	if (gran != VTD_GRAN_NONE) {
+		struct vtd_event ev = { .type = VTD_EV_CC_INVAL, .gran = (uint8_t)gran,
+					.did = (uint16_t)v, .sid = (uint16_t)(v >> 16),
+					.fm = (uint8_t)((v >> 32) & 3) };
+		emit(r, &ev);
+	}
+	/* CAIG (60:59) reports what was done; 0 flags a reserved request. */
+	r->ccmd = (v & ~(CCMD_ICC | 3ull << 59)) | (uint64_t)gran << 59;
+}
+
+static void run_iotlb(struct vtd_regs *r)
+{
+	uint64_t v = r->iotlb;
+	unsigned gran = (v >> 60) & 3;
+	struct vtd_event ev = { .type = VTD_EV_IOTLB_INVAL, .did = (uint16_t)(v >> 32) };
+	if (gran == VTD_GRAN_PAGE) {
+		unsigned am = r->iva & 0x3f;
+		if (am > VTD_MAMV) {
+			gran = VTD_GRAN_DOMAIN; /* a coarser flush is always allowed */
+		} else {
+			ev.am = (uint8_t)am;
+			ev.ih = (r->iva >> 6) & 1;
+			/* The hardware ignores address bits below the mask. */
+			ev.addr = r->iva & ~((1ull << (12 + am)) - 1);
+		}
+	}
+	if (gran != VTD_GRAN_NONE) {
+		ev.gran = (uint8_t)gran;
+		emit(r, &ev);
+	}
+	/* IAIG (58:57) must report the granularity done or Linux complains. */
+	r->iotlb = (v & ~(IOTLB_IVT | 3ull << 57)) | (uint64_t)gran << 57;
+}
+
+static bool is_frcd(uint64_t slot)
+{
+	return slot >= VTD_FRO_OFF && slot < VTD_FRO_OFF + 16 * VTD_NFR;
+}
+
+static bool is_reg64(uint64_t slot)
+{
+	switch (slot) {
+	case VTD_REG_CAP: case VTD_REG_ECAP: case VTD_REG_RTADDR: case VTD_REG_CCMD:
+	case VTD_REG_IQH: case VTD_REG_IQT: case VTD_REG_IQA:
+	case VTD_REG_IVA: case VTD_REG_IOTLB:
+		return true;
+	}
+	return is_frcd(slot);
+}
+
+static uint64_t read64(const struct vtd_regs *r, uint64_t slot)
+{
+	switch (slot) {
+	case VTD_REG_CAP: return r->cap;
+	case VTD_REG_ECAP: return r->ecap;
+	case VTD_REG_RTADDR: return r->rtaddr_reg;
+	case VTD_REG_CCMD: return r->ccmd;
+	case VTD_REG_IQH: return r->iqh;
+	case VTD_REG_IQT: return r->iqt;
+	case VTD_REG_IQA: return r->iqa;
+	case VTD_REG_IVA: return r->iva;
+	case VTD_REG_IOTLB: return r->iotlb;
+	}
+	uint64_t rel = slot - VTD_FRO_OFF;
+	return r->frcd[rel / 16][(rel / 8) & 1];
+}
+
+/* mask: which halves this access writes. */
+static void write64(struct vtd_regs *r, uint64_t slot, uint64_t v, uint64_t mask)
+{
+#define MERGE(old, keep) (((old) & ~(mask & (keep))) | (v & mask & (keep)))
+	switch (slot) {
+	case VTD_REG_RTADDR:
+		r->rtaddr_reg = MERGE(r->rtaddr_reg, ~0x3ffull);
+		return;
+	case VTD_REG_CCMD:
+		r->ccmd = MERGE(r->ccmd, CCMD_ICC | 3ull << 61 | 3ull << 32 | 0xffffffffull);
+		if ((mask & HI32) && (r->ccmd & CCMD_ICC))
+			run_ccmd(r);
+		return;
+	case VTD_REG_IQT:
+		r->iqt = MERGE(r->iqt, 0x7fff0ull);
+		if ((mask & LO32) && (r->gsts & G_QIE)) {
+			struct vtd_event ev = { .type = VTD_EV_IQ_TAIL, .addr = r->iqt };
+			emit(r, &ev);
+		}
+		return;
+	case VTD_REG_IQA:
+		r->iqa = MERGE(r->iqa, ~0xfffull | 7);
+		return;
+	case VTD_REG_IVA:
+		r->iva = MERGE(r->iva, ~0xfffull | 0x7f);
+		return;
+	case VTD_REG_IOTLB:
+		r->iotlb = MERGE(r->iotlb, IOTLB_IVT | 3ull << 60 | 3ull << 48 | 0xffffull << 32);
+		if ((mask & HI32) && (r->iotlb & IOTLB_IVT))
+			run_iotlb(r);
+		return;
+	}
+#undef MERGE
+	if (is_frcd(slot) && ((slot - VTD_FRO_OFF) & 8) && (mask & v & FRCD_F)) {
+		r->frcd[(slot - VTD_FRO_OFF) / 16][1] &= ~FRCD_F; /* F is RW1C */
+		settle_fault_ip(r);
+	}
+	/* CAP, ECAP, IQH and the rest of the fault records are read-only. */
+}
+
+static uint32_t read32(const struct vtd_regs *r, uint64_t off)
+{
+	switch (off) {
+	case VTD_REG_VER: return 0x10; /* 1.0 */
+	case VTD_REG_GSTS: return r->gsts;
+	case VTD_REG_FSTS:
+		return r->fsts | (any_fault_pending(r) ? FSTS_PPF : 0) | (uint32_t)r->fri << 8;
+	case VTD_REG_FECTL: return r->fectl;
+	case VTD_REG_FEDATA: return r->fedata;
+	case VTD_REG_FEADDR: return r->feaddr;
+	case VTD_REG_FEUADDR: return r->feuaddr;
+	case VTD_REG_ICS: return r->ics;
+	case VTD_REG_IECTL: return r->iectl;
+	case VTD_REG_IEDATA: return r->iedata;
+	case VTD_REG_IEADDR: return r->ieaddr;
+	case VTD_REG_IEUADDR: return r->ieuaddr;
+	}
+	return 0; /* GCMD is write-only; unimplemented offsets read 0 */
+}
+
+static void write32(struct vtd_regs *r, uint64_t off, uint32_t v)
+{
+	switch (off) {
+	case VTD_REG_GCMD: write_gcmd(r, v); return;
+	case VTD_REG_FSTS:
+		r->fsts &= ~(v & FSTS_W1C);
+		settle_fault_ip(r);
+		return;
+	case VTD_REG_FECTL:
+		write_xctl(r, &r->fectl, v, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
+		return;
+	case VTD_REG_FEDATA: r->fedata = v; return;
+	case VTD_REG_FEADDR: r->feaddr = v & ~3u; return;
+	case VTD_REG_FEUADDR: r->feuaddr = v; return;
+	case VTD_REG_ICS: r->ics &= ~(v & ICS_IWC); return;
+	case VTD_REG_IECTL:
+		write_xctl(r, &r->iectl, v, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
+		return;
+	case VTD_REG_IEDATA: r->iedata = v; return;
+	case VTD_REG_IEADDR: r->ieaddr = v & ~3u; return;
+	case VTD_REG_IEUADDR: r->ieuaddr = v; return;
+	}
+}
+
+static bool access_ok(uint64_t off, unsigned size)
+{
+	return (size == 4 || size == 8) && (off & (size - 1)) == 0 && off < VTD_REGS_SIZE;
+}
+
+int vtd_regs_read(struct vtd_regs *r, uint64_t off, unsigned size, uint64_t *val)
+{
+	if (r == NULL || val == NULL || !access_ok(off, size)) {
+		if (val != NULL)
+			*val = 0;
+		return -EINVAL;
+	}
+	uint64_t slot = off & ~7ull;
+	if (is_reg64(slot)) {
+		uint64_t v = read64(r, slot);
+		*val = size == 8 ? v : (off & 4) ? v >> 32 : v & LO32;
+	} else if (size == 8) {
+		*val = read32(r, slot) | (uint64_t)read32(r, slot + 4) << 32;
+	} else {
+		*val = read32(r, off);
+	}
+	return 0;
+}
+
+int vtd_regs_write(struct vtd_regs *r, uint64_t off, unsigned size, uint64_t val)
+{
+	if (r == NULL || !access_ok(off, size))
+		return -EINVAL;
+	uint64_t slot = off & ~7ull;
+	if (is_reg64(slot)) {
+		if (size == 8)
+			write64(r, slot, val, ~0ull);
+		else if (off & 4)
+			write64(r, slot, val << 32, HI32);
+		else
+			write64(r, slot, val & LO32, LO32);
+	} else if (size == 8) {
+		write32(r, slot, (uint32_t)val);
+		write32(r, slot + 4, (uint32_t)(val >> 32));
+	} else {
+		write32(r, off, (uint32_t)val);
+	}
+	return 0;
+}
+
+int vtd_regs_record_fault(struct vtd_regs *r, uint16_t sid, uint64_t addr, uint8_t reason,
+			  bool is_write)
+{
+	if (r == NULL)
+		return -EINVAL;
+	uint64_t *rec = r->frcd[r->fri];
+	if (rec[1] & FRCD_F) {
+		/* All records full: overflow, the fault is lost. */
+		if (!(r->fsts & FSTS_PFO)) {
+			r->fsts |= FSTS_PFO;
+			raise_fault_event(r);
+		}
+		return -ENOSPC;
+	}
+	bool was_pending = any_fault_pending(r);
+	rec[0] = addr & ~0xfffull;
+	rec[1] = FRCD_F | (is_write ? 0 : FRCD_T) | (uint64_t)reason << 32 | sid;
+	r->fri = (r->fri + 1) % VTD_NFR;
+	if (!was_pending)
+		raise_fault_event(r);
+	return 0;
+}
+
+bool vtd_regs_translation_enabled(const struct vtd_regs *r)
+{
+	return (r->gsts & G_TE) != 0;
+}
+
+bool vtd_regs_qi_enabled(const struct vtd_regs *r)
+{
+	return (r->gsts & G_QIE) != 0;
+}
+
+uint64_t vtd_regs_root(const struct vtd_regs *r)
+{
+	return r->rtaddr;
+}
+
+void vtd_regs_walk_cfg(const struct vtd_regs *r, struct vtd_walk_cfg *cfg)
+{
+	*cfg = (struct vtd_walk_cfg){
+		.haw = VTD_AW_BITS,
+		.mgaw = (unsigned)((r->cap >> 16) & 0x3f) + 1,
+		.sagaw = (uint8_t)((r->cap >> 8) & 0x1f),
+		.sllps = (uint8_t)((r->cap >> 34) & 0xf),
+		.dt = (r->ecap >> 2) & 1,
+		.pt = (r->ecap >> 6) & 1,
+		.sc = (r->ecap >> 7) & 1,
+	};
+}
+
+void vtd_regs_set_iqh(struct vtd_regs *r, uint64_t head)
+{
+	r->iqh = head & 0x7fff0ull;
+}

@@ -1,0 +1,305 @@
+/*
+ * vtd_walk.c - legacy-mode (non-scalable) VT-d second-level translation.
+ *
+ * requester id -> root entry -> context entry -> 3 or 4 levels of paging
+ * entries -> guest physical address. All tables live in guest RAM and are
+ * read only through guest_mem, so a hostile pointer becomes a fault status.
+ *
+ * Choices where the specification leaves room, and why:
+ *  - Reserved bits are checked only in present entries (R|W != 0 for PTEs,
+ *    P = 1 for root/context entries), as the hardware does: a not-present
+ *    entry may hold anything, and Linux leaves stale bits in cleared PTEs.
+ *  - PTE bits 10:8, 6:2 and 63, 61:52 are ignored (available to software,
+ *    or EMT/IPAT/X which legacy mode without the matching ECAP bits ignores).
+ *    Bit 11 (SNP) is reserved unless ECAP.SC, bit 62 (TM) unless ECAP.DT and
+ *    the entry is a leaf, like QEMU; Linux sets neither in that situation.
+ *  - PS in a level-1 entry: the 4 KiB PTE format calls bit 7 "ignored", so
+ *    the entry is a 4 KiB leaf whatever bit 7 says. PS in a level-4 entry is
+ *    reserved. PS at level 2/3 for a size CAP.SLLPS does not advertise is
+ *    reserved too, as are the address bits below a superpage's alignment.
+ *  - A not-present entry faults with the reason of the access: write if a
+ *    write was wanted (a read+write request reports the write), else read.
+ */
+#include "iommu.h"
+
+#include <errno.h>
+
+#define PAGE_SHIFT 12
+#define LEVEL_BITS 9
+#define PTE_R      (1ull << 0)
+#define PTE_W      (1ull << 1)
+#define PTE_PS     (1ull << 7)
+#define PTE_SNP    (1ull << 11)
+#define PTE_TM     (1ull << 62)
+#define MAX_LEVELS 4
+
+/* Bits [hi:lo], hi < 64. */
+static uint64_t bits(unsigned hi, unsigned lo)
+{
+	uint64_t upto_hi = (hi >= 63) ? ~0ull : ((1ull << (hi + 1)) - 1);
+	return upto_hi & ~((1ull << lo) - 1);
+}
+
+/* Address field of a table pointer / PTE: bits HAW-1:12. */
+static uint64_t addr_mask(const struct vtd_walk_cfg *cfg)
+{
+	return bits(cfg->haw - 1, PAGE_SHIFT);
+}
+
+/* Address bits HAW..51 (bits 63:52 are ignored in paging entries). */
+static uint64_t above_haw_pte(const struct vtd_walk_cfg *cfg)
+{
+	return bits(51, cfg->haw);
+}
+
+static bool cfg_valid(const struct vtd_walk_cfg *cfg)
+{
+	return cfg->haw >= 32 && cfg->haw <= 52 && cfg->mgaw >= 30 && cfg->mgaw <= 64 &&
+	       (cfg->sagaw & 0x6) != 0 && (cfg->sagaw & ~0x6) == 0 && (cfg->sllps & ~0x3) == 0;
+}
+
+static unsigned level_shift(unsigned level)
+{
+	return PAGE_SHIFT + LEVEL_BITS * (level - 1);
+}
+
+static enum vtd_status missing(unsigned want)
+{
+	return (want & VTD_PERM_W) ? VTD_FR_WRITE : VTD_FR_READ;
+}
+
+static uint64_t pte_rsvd_mask(const struct vtd_walk_cfg *cfg, unsigned level, bool ps)
+{
+	bool leaf = level == 1 || ps;
+	uint64_t m = above_haw_pte(cfg);
+
+	if (!cfg->sc)
+		m |= PTE_SNP;
+	if (!(leaf && cfg->dt))
+		m |= PTE_TM;
+	if (level == 4)
+		m |= PTE_PS;
+	if (level == 3 && ps)
+		m |= (cfg->sllps & 2) ? bits(29, 12) : PTE_PS;
+	if (level == 2 && ps)
+		m |= (cfg->sllps & 1) ? bits(20, 12) : PTE_PS;
+	return m;
+}
+
+/*
+ * Where a walk went: table[L] is the table read at level L and perm_in[L]
+ * the permission ANDed over the levels above it. The extent helper uses it
+ * to resume at the lowest level whose index changes instead of re-walking
+ * from the top for every 4 KiB page.
+ */
+struct walk_path {
+	unsigned levels;
+	unsigned width; /* IOVA width: min(AGAW, MGAW), or HAW for pass-through */
+	uint64_t table[MAX_LEVELS + 1];
+	uint8_t perm_in[MAX_LEVELS + 1];
+};
+
+static enum vtd_status walk_from(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				 struct walk_path *p, unsigned level, uint64_t iova,
+				 unsigned want, struct vtd_xlate *x)
+{
+	uint8_t perm = p->perm_in[level];
+
+	for (;; level--) {
+		unsigned shift = level_shift(level);
+		uint64_t slot = p->table[level] + ((iova >> shift) & 511) * 8;
+		uint64_t pte;
+
+		p->perm_in[level] = perm;
+		x->level = (uint8_t)level;
+		if (guest_mem_read_u64(gm, slot, &pte) != 0)
+			return VTD_FR_PTE_ACCESS;
+		if ((pte & (PTE_R | PTE_W)) == 0)
+			return missing(want);
+		bool ps = level > 1 && (pte & PTE_PS);
+		if (pte & pte_rsvd_mask(cfg, level, ps))
+			return VTD_FR_PTE_RSVD;
+		perm &= (uint8_t)(pte & (PTE_R | PTE_W));
+		if (level == 1 || ps) {
+			uint64_t size = 1ull << shift;
+			x->page_size = size;
+			x->gpa = (pte & addr_mask(cfg) & ~(size - 1)) | (iova & (size - 1));
+			x->perm = perm;
+			if (want & ~perm & VTD_PERM_RW)
+				return missing(want & ~perm);
+			return VTD_OK;
+		}
+		p->table[level - 1] = pte & addr_mask(cfg);
+	}
+}
+
+/* Root and context entry lookup, then the page walk (or pass-through). */
+static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+				 struct walk_path *p, struct vtd_xlate *x)
+{
+	uint64_t e[2];
+	uint64_t rta = rtaddr & ~0xfffull;
+	unsigned bus = rid >> 8, devfn = rid & 0xff;
+
+	*x = (struct vtd_xlate){ .status = VTD_OK };
+
+	/* rta <= 2^64 - 4096, so adding at most 0xff0 cannot wrap. */
+	if (guest_mem_read(gm, rta + bus * 16u, e, sizeof(e)) != 0)
+		return VTD_FR_ROOT_ACCESS;
+	if (!(e[0] & 1))
+		return VTD_FR_ROOT_NOT_PRESENT;
+	if ((e[0] & (bits(11, 1) | ~bits(cfg->haw - 1, 0))) || e[1] != 0)
+		return VTD_FR_ROOT_RSVD;
+
+	uint64_t ctp = e[0] & addr_mask(cfg);
+	if (guest_mem_read(gm, ctp + devfn * 16u, e, sizeof(e)) != 0)
+		return VTD_FR_CTX_ACCESS;
+	if (!(e[0] & 1))
+		return VTD_FR_CTX_NOT_PRESENT;
+	if ((e[0] & (bits(11, 4) | ~bits(cfg->haw - 1, 0))) || (e[1] & (bits(63, 24) | (1ull << 7))))
+		return VTD_FR_CTX_RSVD;
+
+	unsigned tt = (e[0] >> 2) & 3, aw = e[1] & 7;
+	if (tt == 3 || (tt == 1 && !cfg->dt) || (tt == 2 && !cfg->pt))
+		return VTD_FR_CTX_INVALID;
+	if (aw > 2 || !(cfg->sagaw & (1u << aw)))
+		return VTD_FR_CTX_INVALID;
+
+	x->tt = (uint8_t)tt;
+	x->fpd = (e[0] >> 1) & 1;
+	x->domain_id = (uint16_t)(e[1] >> 8);
+	x->pass_through = tt == 2;
+
+	if (x->pass_through) {
+		p->levels = 0;
+		p->width = cfg->haw;
+		if (iova >> p->width)
+			return VTD_FR_ADDR_WIDTH;
+		x->gpa = iova;
+		x->page_size = 1ull << PAGE_SHIFT;
+		x->perm = VTD_PERM_RW;
+		return VTD_OK;
+	}
+
+	unsigned agaw = 30 + LEVEL_BITS * aw;
+	p->levels = aw + 2;
+	p->width = agaw < cfg->mgaw ? agaw : cfg->mgaw;
+	if (iova >> p->width)
+		return VTD_FR_ADDR_WIDTH;
+	p->table[p->levels] = e[0] & addr_mask(cfg);
+	p->perm_in[p->levels] = VTD_PERM_RW;
+	return walk_from(gm, cfg, p, p->levels, iova, want, x);
+}
+
+static bool args_valid(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+		       const void *out, unsigned want)
+{
+	return gm != NULL && cfg != NULL && out != NULL && cfg_valid(cfg) &&
+	       (want & ~VTD_PERM_RW) == 0;
+}
+
+int vtd_translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+		  uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+		  struct vtd_xlate *out)
+{
+	struct walk_path p;
+	struct vtd_xlate x;
+
+	if (!args_valid(gm, cfg, out, want))
+		return -EINVAL;
+	x.status = translate(gm, cfg, rtaddr, rid, iova, want, &p, &x);
+	*out = x;
+	return 0;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Highest level whose table index differs between two IOVAs (both < 2^width). */
+static unsigned resume_level(const struct walk_path *p, uint64_t a, uint64_t b)
+{
+	for (unsigned level = p->levels; level > 1; level--) {
+		unsigned s = level_shift(level);
+		if (((a >> s) & 511) != ((b >> s) & 511))
+			return level;
+	}
+	return 1;
+}
+
+int vtd_translate_extent(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+			 uint64_t max_len, struct vtd_extent *out)
+{
+	struct walk_path p;
+	struct vtd_xlate x;
+
+	if (!args_valid(gm, cfg, out, want) || max_len < 4096 || (max_len & 0xfff))
+		return -EINVAL;
+	*out = (struct vtd_extent){ 0 };
+	out->status = translate(gm, cfg, rtaddr, rid, iova, want, &p, &x);
+	out->domain_id = x.domain_id;
+	out->pass_through = x.pass_through;
+	out->fpd = x.fpd;
+	if (out->status != VTD_OK)
+		return 0;
+
+	const struct guest_region *r = guest_mem_region(gm, x.gpa);
+	if (r == NULL) {
+		out->status = VTD_ST_NOT_RAM;
+		return 0;
+	}
+	/* Cannot wrap: guest_mem_add() rejects regions whose end wraps. */
+	uint64_t region_end = r->gpa + r->size;
+
+	/* Start of the leaf, raised into the region and to within max_len of iova. */
+	uint64_t in_leaf = iova & (x.page_size - 1);
+	uint64_t start = iova - in_leaf, start_gpa = x.gpa - in_leaf;
+	if (start_gpa < r->gpa) {
+		start += r->gpa - start_gpa;
+		start_gpa = r->gpa;
+	}
+	if (iova - start >= max_len) {
+		start = iova & ~0xfffull;
+		start_gpa = x.gpa - (iova & 0xfff);
+		if (start_gpa < r->gpa) {
+			start += r->gpa - start_gpa;
+			start_gpa = r->gpa;
+		}
+	}
+
+	/*
+	 * Upper bound of the extent in GPA terms. Pass-through is one flat
+	 * mapping of the whole IOVA width; otherwise start with the leaf.
+	 */
+	uint64_t limit = (max_len < region_end - start_gpa) ? start_gpa + max_len : region_end;
+	uint64_t end_gpa;
+	if (x.pass_through)
+		end_gpa = min_u64(limit, 1ull << p.width);
+	else
+		end_gpa = min_u64(limit, x.gpa - in_leaf + x.page_size);
+
+	/* Grow over following leaves while they continue the same mapping. */
+	uint64_t last_iova = iova;
+	while (!x.pass_through && end_gpa < limit) {
+		uint64_t next = start + (end_gpa - start_gpa);
+		struct vtd_xlate n = { .status = VTD_OK };
+		if (next >> p.width)
+			break;
+		unsigned level = resume_level(&p, last_iova, next);
+		if (walk_from(gm, cfg, &p, level, next, VTD_PERM_NONE, &n) != VTD_OK)
+			break;
+		if (n.perm != x.perm || n.gpa != end_gpa)
+			break;
+		last_iova = next;
+		end_gpa = min_u64(limit, end_gpa + (n.page_size - (next & (n.page_size - 1))));
+	}
+
+	out->perm = x.perm;
+	out->iova = start;
+	out->gpa = start_gpa;
+	out->len = end_gpa - start_gpa;
+	return 0;
+}

@@ -1,6 +1,7 @@
 /*
  * acpi.c - acpi_build(): the table allocator, the DSDT copy, the XSDT and
- * the RSDP. FADT and MADT live in acpi_fadt.c and acpi_madt.c.
+ * the RSDP. FADT, MADT and MCFG live in acpi_fadt.c, acpi_madt.c and
+ * acpi_mcfg.c.
  *
  * Order matters only for the pointers: tables are written first, the XSDT
  * once it knows all of them, the RSDP last (it points at the XSDT). The
@@ -195,6 +196,8 @@ int acpi_build(const struct guest_mem *gm, const struct acpi_config *cfg, uint64
 		ret = acpi_build_fadt(&b, cfg, dsdt);
 	if (ret == 0)
 		ret = acpi_build_madt(&b, cfg);
+	if (ret == 0)
+		ret = acpi_build_mcfg(&b);
 	/* New tables go here, before the XSDT that lists them. */
 	if (ret == 0)
 		ret = acpi_build_xsdt(&b, &xsdt);

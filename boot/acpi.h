@@ -98,6 +98,7 @@ int acpi_publish(struct acpi_builder *b, uint64_t gpa, bool in_xsdt);
 int acpi_build_dsdt(struct acpi_builder *b, uint64_t *dsdt_gpa);
 int acpi_build_fadt(struct acpi_builder *b, const struct acpi_config *cfg, uint64_t dsdt_gpa);
 int acpi_build_madt(struct acpi_builder *b, const struct acpi_config *cfg);
+int acpi_build_mcfg(struct acpi_builder *b);
 
 /* The IOAPIC id the MADT gives: the first one above every CPU's APIC id. */
 static inline uint8_t acpi_ioapic_id(unsigned ncpus)

@@ -31,7 +31,8 @@
  *   0x000E0000  ACPI tables (RSDP first, found by the BIOS-area scan too)
  *   0x00100000  protected-mode kernel
  *   RAM above BOOT_LOW_RAM_END is placed from 4 GiB up; the gap is MMIO
- *   (PCI windows, IOAPIC 0xFEC00000, VT-d 0xFED90000, LAPIC 0xFEE00000).
+ *   (PCI MMIO window 0xC0000000, PCI ECAM 0xFB000000, IOAPIC 0xFEC00000,
+ *   VT-d 0xFED90000, LAPIC 0xFEE00000).
  */
 #define BOOT_GDT_GPA        0x500ULL
 #define BOOT_PARAMS_GPA     0x7000ULL
@@ -49,6 +50,21 @@
 
 #define BOOT_IOAPIC_GPA     0xFEC00000ULL
 #define BOOT_LAPIC_GPA      0xFEE00000ULL
+
+/*
+ * PCI (bus 0 only). The 32-bit MMIO window the host bridge forwards, then
+ * ECAM for bus 0 right above it; both end below the IOAPIC, and the DSDT
+ * (PCI0 _CRS, the PNP0C02 that reserves ECAM) and the MCFG repeat these
+ * numbers (tests/unit/test_acpi.c checks they agree). The I/O window starts
+ * above every legacy port and the ACPI PM block at 0x600; 0xCF8-0xCFF
+ * (config mechanism #1) lies below it.
+ */
+#define BOOT_PCI_MMIO_GPA   0xC0000000ULL
+#define BOOT_PCI_MMIO_SIZE  0x3B000000ULL   /* up to 0xFAFFFFFF */
+#define BOOT_PCI_ECAM_GPA   0xFB000000ULL
+#define BOOT_PCI_ECAM_SIZE  0x100000ULL     /* 1 MiB: bus 0 only */
+#define BOOT_PCI_IO_BASE    0x1000U
+#define BOOT_PCI_IO_SIZE    0xF000U         /* up to 0xFFFF */
 
 /* GDT selectors the 64-bit entry uses (GDT: null, null, code64, data). */
 #define BOOT_SEL_CODE       0x10
@@ -141,8 +157,8 @@ struct acpi_config {
 
 /*
  * Build RSDP (at BOOT_ACPI_GPA), XSDT, FADT (HW_REDUCED_ACPI, sleep and
- * reset registers at cfg->pm_port), DSDT and MADT in [BOOT_ACPI_GPA,
- * BOOT_ACPI_END). *rsdp_gpa receives the RSDP address.
+ * reset registers at cfg->pm_port), DSDT, MADT and MCFG (ECAM for bus 0 at
+ * BOOT_PCI_ECAM_GPA) in [BOOT_ACPI_GPA, BOOT_ACPI_END). *rsdp_gpa receives the RSDP address.
  */
 int acpi_build(const struct guest_mem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa);
 

@@ -1,6 +1,7 @@
 /*
  * test_acpi.c - ACPI tables: structure, checksums, the fields Linux relies
- * on, rejection of bad inputs, the DSDT's _S5_ value, and an independent
+ * on, rejection of bad inputs, the DSDT's _S5_ value, the PCI host bridge
+ * and MCFG agreeing with boot.h's PCI layout, and an independent
  * check by ACPICA's own disassembler (iasl -d).
  */
 #include <stdarg.h>
@@ -142,9 +143,10 @@ static void test_rsdp_xsdt(void **state)
 	const uint8_t *x = build(f, 2);
 	uint32_t len = rd32(x + 4);
 	assert_int_equal((len - 36) % 8, 0);
-	assert_int_equal((len - 36) / 8, 2);
+	assert_int_equal((len - 36) / 8, 3);
 	assert_non_null(find(f, x, "FACP"));
 	assert_non_null(find(f, x, "APIC"));
+	assert_non_null(find(f, x, "MCFG"));
 	/* Every entry is a well-formed table in the ACPI area. */
 	for (uint32_t i = 0; i < (len - 36) / 8; i++) {
 		uint64_t gpa = rd64(x + 36 + 8 * i);
@@ -385,6 +387,95 @@ static void test_dsdt_com1(void **state)
 	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, irq, sizeof(irq)));
 }
 
+static void test_mcfg(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *m = find(f, build(f, 2), "MCFG");
+	assert_non_null(m);
+	assert_int_equal(rd32(m + 4), 36 + 8 + 16);   /* one allocation */
+	assert_int_equal(m[8], 1);
+	for (unsigned i = 36; i < 44; i++)
+		assert_int_equal(m[i], 0);
+	assert_int_equal(rd64(m + 44), BOOT_PCI_ECAM_GPA);
+	assert_int_equal(m[52] | m[53] << 8, 0);      /* segment */
+	assert_int_equal(m[54], 0);                   /* start bus */
+	assert_int_equal(m[55], 0);                   /* end bus */
+	assert_int_equal(rd32(m + 56), 0);
+	/* ECAM is 1 MiB aligned and clear of RAM, the PCI windows and the IOAPIC. */
+	assert_int_equal(BOOT_PCI_ECAM_GPA % BOOT_PCI_ECAM_SIZE, 0);
+	assert_true(BOOT_PCI_ECAM_GPA >= BOOT_LOW_RAM_END);
+	assert_true(BOOT_PCI_ECAM_GPA >= BOOT_PCI_MMIO_GPA + BOOT_PCI_MMIO_SIZE ||
+		    BOOT_PCI_ECAM_GPA + BOOT_PCI_ECAM_SIZE <= BOOT_PCI_MMIO_GPA);
+	assert_true(BOOT_PCI_ECAM_GPA + BOOT_PCI_ECAM_SIZE <= BOOT_IOAPIC_GPA);
+	assert_true(BOOT_PCI_MMIO_GPA >= BOOT_LOW_RAM_END);
+	assert_true(BOOT_PCI_MMIO_GPA + BOOT_PCI_MMIO_SIZE <= BOOT_IOAPIC_GPA);
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * The one address-space descriptor (ACPI 6.x 6.4.3.5) with the given tag
+ * and resource type whose min/max/translation/length are as given; n is
+ * the field width (2 Word, 4 DWord). Returns its flags byte.
+ */
+static uint8_t find_addr_desc(uint8_t tag, uint8_t type, unsigned n, uint64_t min,
+			      uint64_t len)
+{
+	uint8_t want[4 * 4];
+	put_le(want, min, n);
+	put_le(want + n, min + len - 1, n);
+	put_le(want + 2 * n, 0, n);
+	put_le(want + 3 * n, len, n);
+	unsigned hits = 0;
+	uint8_t flags = 0;
+	for (size_t i = 6 + n; i + 4 * n <= dsdt_aml_len; i++) {
+		if (memcmp(dsdt_aml + i, want, 4 * n) != 0)
+			continue;
+		const uint8_t *d = dsdt_aml + i - n - 6;   /* tag, len16, type, flags, tflags */
+		if (d[0] != tag || d[3] != type)
+			continue;
+		for (unsigned k = 0; k < n; k++)
+			assert_int_equal(d[6 + k], 0);           /* granularity */
+		flags = d[4];
+		hits++;
+	}
+	assert_int_equal(hits, 1);
+	return flags;
+}
+
+static void test_dsdt_pci(void **state)
+{
+	(void)state;
+	static const uint8_t pnp0a08[] = { 0x0C, 0x41, 0xD0, 0x0A, 0x08 };
+	static const uint8_t pnp0a03[] = { 0x0C, 0x41, 0xD0, 0x0A, 0x03 };
+	static const uint8_t pnp0c02[] = { 0x0C, 0x41, 0xD0, 0x0C, 0x02 };
+	static const uint8_t cf8[] = { 0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08 };
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, "PCI0", 4));
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, "_OSC", 4));
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, pnp0a08, sizeof(pnp0a08)));
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, pnp0a03, sizeof(pnp0a03)));
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, pnp0c02, sizeof(pnp0c02)));
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, cf8, sizeof(cf8)));
+
+	/* Windows: producers (flags bit 0 clear) with fixed min and max. */
+	uint8_t fl = find_addr_desc(0x88, 2, 2, 0, 1);                  /* bus 0-0 */
+	assert_int_equal(fl & 0x0D, 0x0C);
+	fl = find_addr_desc(0x88, 1, 2, BOOT_PCI_IO_BASE, BOOT_PCI_IO_SIZE);
+	assert_int_equal(fl & 0x0D, 0x0C);
+	fl = find_addr_desc(0x87, 0, 4, BOOT_PCI_MMIO_GPA, BOOT_PCI_MMIO_SIZE);
+	assert_int_equal(fl & 0x0D, 0x0C);
+
+	/* The PNP0C02 reserves exactly the ECAM region the MCFG gives. */
+	uint8_t ecam[12] = { 0x86, 0x09, 0x00, 0x01 };
+	put_le(ecam + 4, BOOT_PCI_ECAM_GPA, 4);
+	put_le(ecam + 8, BOOT_PCI_ECAM_SIZE, 4);
+	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, ecam, sizeof(ecam)));
+}
+
 /* Run iasl -d on dir/name.dat; fail on a bad status, missing output or complaints. */
 static void iasl_check(const char *dir, const char *name)
 {
@@ -436,10 +527,11 @@ static void test_iasl_disassembles(void **state)
 	dump(dir, "XSDT", x);
 	dump(dir, "FACP", fadt);
 	dump(dir, "APIC", find(f, x, "APIC"));
+	dump(dir, "MCFG", find(f, x, "MCFG"));
 	dump(dir, "DSDT", table(f, rd64(fadt + 140), "DSDT"));
 
-	static const char *const names[] = { "XSDT", "FACP", "APIC", "DSDT" };
-	for (size_t i = 0; i < 4; i++)
+	static const char *const names[] = { "XSDT", "FACP", "APIC", "MCFG", "DSDT" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		iasl_check(dir, names[i]);
 }
 
@@ -454,6 +546,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alloc_nospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_s5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_com1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mcfg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_pci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iasl_disassembles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -67,6 +68,69 @@ int config_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++) {
+		/* sscanf's %x skips blanks and takes signs: insist on two hex digits. */
+		if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]) ||
+		    (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	/* A NIC address must be unicast; all-zero is no address at all. */
+	if ((mac[0] & 1) || (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int config_parse_net(const char *s, struct net_config *net, char *err, size_t errlen)
+{
+	*net = (struct net_config){ 0 };
+	char *copy = strdup(s), *save = NULL;
+	if (copy == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	for (char *kv = strtok_r(copy, ",", &save); kv && rc == 0; kv = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(kv, '=');
+		if (val == NULL) {
+			rc = fail(err, errlen, -EINVAL, "--net '%s': '%s' is not key=value", s, kv);
+			break;
+		}
+		*val++ = '\0';
+		if (strcmp(kv, "tap") == 0) {
+			if (val[0] == '\0' || strlen(val) >= CONFIG_IFNAMSIZ || strchr(val, '/'))
+				rc = fail(err, errlen, -EINVAL,
+					  "--net '%s': tap name must be 1-%d characters, no '/'", s,
+					  CONFIG_IFNAMSIZ - 1);
+			else
+				strcpy(net->tap, val);
+		} else if (strcmp(kv, "mac") == 0) {
+			if (config_parse_mac(val, net->mac) < 0)
+				rc = fail(err, errlen, -EINVAL,
+					  "--net '%s': mac '%s' is not a unicast address like 52:54:00:12:34:56",
+					  s, val);
+			net->has_mac = true;
+		} else if (strcmp(kv, "iommu") == 0) {
+			if (strcmp(val, "on") == 0)
+				net->iommu = true;
+			else if (strcmp(val, "off") != 0)
+				rc = fail(err, errlen, -EINVAL, "--net '%s': iommu must be on or off", s);
+		} else {
+			rc = fail(err, errlen, -EINVAL, "--net '%s': unknown key '%s'", s, kv);
+		}
+	}
+	if (rc == 0 && net->tap[0] == '\0')
+		rc = fail(err, errlen, -EINVAL, "--net '%s': missing tap=NAME", s);
+	free(copy);
+	return rc;
+}
+
 static int set_string(char **slot, const char *value, const char *base_dir, bool is_path)
 {
 	char *copy;
@@ -118,6 +182,14 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 				    CONFIG_MIN_MEMORY >> 20, CONFIG_MAX_MEMORY >> 30);
 		cfg->memory = bytes;
 		return 0;
+	}
+	if (strcmp(key, "net") == 0) {
+		if (cfg->nnets >= CONFIG_MAX_NETS)
+			return fail(err, errlen, -EINVAL, "at most %d --net devices", CONFIG_MAX_NETS);
+		int rc = config_parse_net(value, &cfg->net[cfg->nnets], err, errlen);
+		if (rc == 0)
+			cfg->nnets++;
+		return rc;
 	}
 	if (strcmp(key, "serial") == 0) {
 		if (strcmp(value, "stdio") == 0)

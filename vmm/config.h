@@ -2,10 +2,11 @@
  * config.h - the VM's configuration, from the command line and config files.
  *
  * `vmm run --kernel F [--initrd F] [--cmdline S] [--cpus N] [--memory SIZE]
- *  [--serial stdio|none] [--stats FILE] [--config FILE]`
+ *  [--serial stdio|none] [--net tap=NAME,...]... [--stats FILE] [--config FILE]`
  *
  * A config file holds the same options as `key = value` lines (INI syntax,
- * parsed by libinih; an optional [vm] section). Options apply in the order
+ * parsed by libinih; an optional [vm] section; `net` may repeat, like
+ * --net on the command line). Options apply in the order
  * given, so `--config demo.cfg --cpus 2` overrides the file's cpus.
  * Relative paths in a config file are taken relative to the file's folder,
  * so configs/ can name build outputs without knowing the caller's cwd.
@@ -16,6 +17,7 @@
 #ifndef VMM_CONFIG_H
 #define VMM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,8 +25,18 @@
 #define CONFIG_MAX_MEMORY   (1ULL << 40)
 #define CONFIG_MAX_CPUS     64
 #define CONFIG_ERR_LEN      256
+#define CONFIG_MAX_NETS     4
+#define CONFIG_IFNAMSIZ     16  /* IFNAMSIZ, including the NUL */
 
 enum serial_mode { SERIAL_STDIO = 0, SERIAL_NONE };
+
+/* One `--net tap=NAME[,mac=MAC][,iommu=on|off]`. */
+struct net_config {
+	char tap[CONFIG_IFNAMSIZ];
+	uint8_t mac[6];
+	bool has_mac;   /* else one is derived from the device index */
+	bool iommu;     /* behind the emulated VT-d (VIRTIO_F_ACCESS_PLATFORM) */
+};
 
 struct vmm_config {
 	char *kernel;      /* required */
@@ -34,6 +46,8 @@ struct vmm_config {
 	unsigned cpus;
 	uint64_t memory;   /* bytes */
 	enum serial_mode serial;
+	struct net_config net[CONFIG_MAX_NETS];
+	unsigned nnets;
 };
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
@@ -49,6 +63,12 @@ enum vmm_exit {
 
 void config_init(struct vmm_config *cfg);
 void config_free(struct vmm_config *cfg);
+
+/* "52:54:00:12:34:56" -> 6 bytes; -EINVAL unless six hex pairs, unicast. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+
+/* "tap=NAME[,mac=MAC][,iommu=on|off]" -> net; -EINVAL with a message in err. */
+int config_parse_net(const char *s, struct net_config *net, char *err, size_t errlen);
 
 /* "512M", "1G", "65536K", "1073741824" (bytes). -EINVAL if not a size. */
 int config_parse_size(const char *s, uint64_t *bytes);

@@ -65,8 +65,10 @@ int main(int argc, char **argv)
 
 	char msg[512];
 	int status = vm_create(&vm, &cfg, msg, sizeof(msg));
+	vm.stats.created_ns = now_ns();
 	if (status == 0)
 		status = vm_load(&vm, msg, sizeof(msg));
+	vm.stats.loaded_ns = now_ns();
 	if (status == 0)
 		status = vm_start(&vm, msg, sizeof(msg));
 	if (status == 0) {

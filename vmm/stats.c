@@ -57,12 +57,15 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		"  \"cpus\": %u,\n"
 		"  \"memory_bytes\": %" PRIu64 ",\n"
 		"  \"startup_us\": %" PRIu64 ",\n"
+		"  \"startup_breakdown_us\": { \"create\": %" PRIu64 ", \"load\": %" PRIu64 " },\n"
 		"  \"rss_outside_guest_kib\": %ld,\n"
 		"  \"exits\": { \"io\": %" PRIu64 ", \"mmio\": %" PRIu64 ", \"other\": %" PRIu64 " },\n"
 		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }\n"
 		"}\n",
 		vm->exit_status, vm->exit_message, vm->ncpus, vm->ram_size,
-		first ? (first - vm->stats.start_ns) / 1000 : 0, rss_outside_guest_kib(vm),
+		first ? (first - vm->stats.start_ns) / 1000 : 0,
+		(vm->stats.created_ns - vm->stats.start_ns) / 1000,
+		(vm->stats.loaded_ns - vm->stats.created_ns) / 1000, rss_outside_guest_kib(vm),
 		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->pio.unclaimed,
 		vm->mmio.unclaimed);
 	return fclose(f) == 0 ? 0 : -errno;

@@ -160,7 +160,10 @@ static void vcpu_handle_io(struct vcpu *v)
 	unsigned size = run->io.size;
 	/* data_offset and count*size come from KVM, and stay within the run page. */
 	for (uint32_t i = 0; i < run->io.count; i++)
-		io_bus_access(&v->vm->pio, run->io.port, data + i * size, size, out);
+		if (!io_bus_access(&v->vm->pio, run->io.port, data + i * size, size, out) &&
+		    v->vm->trace_unclaimed)
+			fprintf(stderr, "vmm: unclaimed %s port 0x%x size %u\n", out ? "out" : "in",
+				run->io.port, size);
 }
 
 /* Returns false when the loop must end. */
@@ -175,8 +178,12 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_MMIO:
 		__atomic_fetch_add(&vm->stats.exit_mmio, 1, __ATOMIC_RELAXED);
-		io_bus_access(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
-			      run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write);
+		if (!io_bus_access(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+				   run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write) &&
+		    vm->trace_unclaimed)
+			fprintf(stderr, "vmm: unclaimed mmio %s 0x%llx len %u\n",
+				run->mmio.is_write ? "write" : "read",
+				(unsigned long long)run->mmio.phys_addr, run->mmio.len);
 		return true;
 	case KVM_EXIT_HLT:
 	case KVM_EXIT_INTR:

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../boot/boot.h"
+#include "net.h"
 
 static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -129,6 +130,25 @@ static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
 				     &vm->power, "i8042-reset");
 	if (rc < 0)
 		return fail(err, errlen, VMM_EXIT_ERROR, "device layout: %s", strerror(-rc));
+
+	/* PCI devices go on the bus before it is attached to the dispatch tables. */
+	rc = pci_bus_init(&vm->pci, NULL);
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "PCI bus: %s", strerror(-rc));
+	vm->pci_ready = true;
+	kvm_irq_init(&vm->irq, vm->vm_fd);
+	for (unsigned i = 0; i < vm->cfg->nnets; i++) {
+		vm->net[i] = calloc(1, sizeof(*vm->net[i]));
+		if (vm->net[i] == NULL)
+			return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+		vm->nnets = i + 1;
+		int st = net_create(vm->net[i], vm, i, &vm->cfg->net[i], err, errlen);
+		if (st)
+			return st;
+	}
+	rc = pci_bus_attach(&vm->pci, &vm->pio, &vm->mmio);
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "PCI windows: %s", strerror(-rc));
 	return 0;
 }
 
@@ -139,6 +159,8 @@ int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t err
 	vm->stats.start_ns = start;
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	const char *trace = getenv("VMM_TRACE_UNCLAIMED");
+	vm->trace_unclaimed = trace && strcmp(trace, "1") == 0;
 
 	const char *dev = getenv("VMM_KVM_DEVICE");
 	if (dev == NULL || dev[0] == '\0')
@@ -247,6 +269,13 @@ void vm_destroy(struct vm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
+	/* vCPUs are gone: nothing can touch the devices any more. */
+	for (unsigned i = 0; i < vm->nnets; i++) {
+		net_destroy(vm->net[i]);
+		free(vm->net[i]);
+	}
+	if (vm->pci_ready)
+		pci_bus_destroy(&vm->pci);
 	free(vm->cpuid);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);

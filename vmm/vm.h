@@ -33,9 +33,13 @@
 #include <stdint.h>
 
 #include "../devices/devices.h"
+#include "../devices/pci.h"
 #include "config.h"
 #include "guest_mem.h"
 #include "io_bus.h"
+#include "kvm_irq.h"
+
+struct net_dev;
 
 /* Guest-physical addresses KVM needs for itself on Intel hosts. */
 #define VM_IDENTITY_MAP_GPA 0xFFFBC000ULL
@@ -57,6 +61,8 @@ struct vcpu {
 /* Counters; written by vCPU threads with relaxed atomics. */
 struct vm_stats {
 	uint64_t start_ns;        /* CLOCK_MONOTONIC at main() entry */
+	uint64_t created_ns;      /* vm_create done (KVM VM, RAM, devices) */
+	uint64_t loaded_ns;       /* vm_load done (kernel, initrd, tables in RAM) */
 	uint64_t first_run_ns;    /* first KVM_RUN entered (0: not yet) */
 	uint64_t exit_io;
 	uint64_t exit_mmio;
@@ -75,6 +81,11 @@ struct vm {
 	struct io_bus mmio;
 	struct serial_8250 serial;
 	struct power_dev power;
+	struct pci_bus pci;
+	bool pci_ready;           /* pci_bus_init done: destroy it at teardown */
+	struct kvm_irq irq;       /* MSI routes for PCI devices */
+	struct net_dev *net[CONFIG_MAX_NETS];
+	unsigned nnets;
 	struct kvm_cpuid2 *cpuid; /* what KVM supports; patched per vCPU */
 	const struct vmm_config *cfg;
 	unsigned ncpus;
@@ -82,6 +93,7 @@ struct vm {
 	int stopping;             /* atomic: set by the first vm_request_stop() */
 	int exit_status;          /* enum vmm_exit, valid once stopping */
 	char exit_message[256];
+	bool trace_unclaimed;     /* VMM_TRACE_UNCLAIMED=1: log accesses no device claims */
 	struct vm_stats stats;
 };
 

@@ -148,6 +148,54 @@ static void test_file(void **state)
 	rmdir(dir);
 }
 
+static void test_net(void **state)
+{
+	(void)state;
+	struct net_config n;
+	char err[CONFIG_ERR_LEN];
+	assert_int_equal(config_parse_net("tap=tap0", &n, err, sizeof(err)), 0);
+	assert_string_equal(n.tap, "tap0");
+	assert_false(n.has_mac);
+	assert_false(n.iommu);
+	assert_int_equal(config_parse_net("tap=vm1,mac=52:54:00:AB:cd:0f,iommu=on", &n, err,
+					  sizeof(err)), 0);
+	assert_true(n.has_mac && n.iommu);
+	const uint8_t want[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0x0f };
+	assert_memory_equal(n.mac, want, 6);
+
+	struct { const char *arg, *needle; } bad[] = {
+		{ "", "missing tap" },
+		{ "mac=52:54:00:12:34:56", "missing tap" },
+		{ "tap=", "tap name" },
+		{ "tap=averyveryverylongname", "tap name" },
+		{ "tap=../x", "tap name" },
+		{ "tap=t0,mac=52:54:00:12:34", "mac" },
+		{ "tap=t0,mac=53:54:00:12:34:56", "unicast" },       /* multicast bit */
+		{ "tap=t0,mac=00:00:00:00:00:00", "unicast" },
+		{ "tap=t0,mac=52:54:00:12:34:5g", "mac" },
+		{ "tap=t0,mac=52:54:00:12:34: 6", "mac" },
+		{ "tap=t0,mac=52-54-00-12-34-56", "mac" },
+		{ "tap=t0,iommu=yes", "iommu" },
+		{ "tap=t0,speed=10", "unknown key" },
+		{ "tap=t0,junk", "key=value" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_net(bad[i].arg, &n, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].needle) == NULL)
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].arg, err, bad[i].needle);
+	}
+
+	/* Several --net options accumulate, up to the limit. */
+	struct vmm_config cfg;
+	config_init(&cfg);
+	for (int i = 0; i < CONFIG_MAX_NETS; i++)
+		assert_int_equal(parse(&cfg, err, "--net", "tap=t0", NULL, NULL), 0);
+	assert_int_equal(cfg.nnets, CONFIG_MAX_NETS);
+	assert_int_not_equal(parse(&cfg, err, "--net", "tap=t0", NULL, NULL), 0);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_net),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

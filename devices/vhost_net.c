@@ -1,0 +1,207 @@
+/*
+ * vhost_net.c - TAP + kernel vhost-net backend for virtio-net (see
+ * vhost_net.h). The one place that speaks the vhost ioctl protocol.
+ */
+#include "vhost_net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/vhost.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define VIRTIO_NET_HDR_LEN     12   /* struct virtio_net_hdr_v1 (VERSION_1 / MRG_RXBUF) */
+#define F_GUEST_CSUM           1
+#define F_GUEST_TSO4           7
+#define F_GUEST_TSO6           8
+#define F_GUEST_ECN            9
+#define F_ACCESS_PLATFORM      33
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int tap_open(const char *name, char *err, size_t errlen)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "cannot open /dev/net/tun: %s", strerror(errno));
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, "cannot open TAP %s: %s%s", name, strerror(e),
+			    e == EPERM ? " (it does not exist and creating it needs CAP_NET_ADMIN)" : "");
+	}
+	int hdr = VIRTIO_NET_HDR_LEN;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, "TAP %s: TUNSETVNETHDRSZ: %s", name, strerror(e));
+	}
+	/* No offloads until the guest says what it can receive. */
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, "TAP %s: TUNSETOFFLOAD: %s", name, strerror(e));
+	}
+	return fd;
+}
+
+int tap_set_offload(int tap_fd, uint64_t f)
+{
+	unsigned off = 0;
+	if (f & (1ULL << F_GUEST_CSUM)) {
+		off |= TUN_F_CSUM;
+		/* TSO needs checksum offload to be meaningful. */
+		if (f & (1ULL << F_GUEST_TSO4))
+			off |= TUN_F_TSO4;
+		if (f & (1ULL << F_GUEST_TSO6))
+			off |= TUN_F_TSO6;
+		if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) && (f & (1ULL << F_GUEST_ECN)))
+			off |= TUN_F_TSO_ECN;
+	}
+	return ioctl(tap_fd, TUNSETOFFLOAD, off) < 0 ? -errno : 0;
+}
+
+int vhost_net_open(struct vhost_net *vn, const struct guest_mem *gm, int tap_fd, char *err,
+		   size_t errlen)
+{
+	*vn = (struct vhost_net){ .vhost_fd = -1, .tap_fd = tap_fd, .gm = gm };
+	const char *dev = getenv("VMM_VHOST_NET_DEVICE");
+	if (dev == NULL || dev[0] == '\0')
+		dev = "/dev/vhost-net";
+	vn->vhost_fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (vn->vhost_fd < 0)
+		return fail(err, errlen, -errno, "cannot open %s: %s (load the vhost_net module)",
+			    dev, strerror(errno));
+	if (ioctl(vn->vhost_fd, VHOST_SET_OWNER) < 0)
+		return fail(err, errlen, -errno, "VHOST_SET_OWNER: %s", strerror(errno));
+	if (ioctl(vn->vhost_fd, VHOST_GET_FEATURES, &vn->features) < 0)
+		return fail(err, errlen, -errno, "VHOST_GET_FEATURES: %s", strerror(errno));
+	/* Kernels before 4.19 lack the ioctl: then only v1 IOTLB messages exist. */
+	if (ioctl(vn->vhost_fd, VHOST_GET_BACKEND_FEATURES, &vn->backend_features) < 0)
+		vn->backend_features = 0;
+
+	const struct guest_mem *m = gm;
+	struct vhost_memory *mem = calloc(1, sizeof(*mem) + m->nregions * sizeof(mem->regions[0]));
+	if (mem == NULL)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	mem->nregions = m->nregions;
+	for (unsigned i = 0; i < m->nregions; i++)
+		mem->regions[i] = (struct vhost_memory_region){
+			.guest_phys_addr = m->region[i].gpa,
+			.memory_size = m->region[i].size,
+			.userspace_addr = (uintptr_t)m->region[i].host,
+		};
+	int rc = ioctl(vn->vhost_fd, VHOST_SET_MEM_TABLE, mem);
+	free(mem);
+	if (rc < 0)
+		return fail(err, errlen, -errno, "VHOST_SET_MEM_TABLE: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * Without ACCESS_PLATFORM vhost wants the rings' host virtual addresses;
+ * a ring the guest placed outside RAM is refused here, never handed on.
+ */
+static int ring_addr(const struct vhost_net *vn, bool iova, uint64_t gpa, uint64_t len,
+		     __u64 *out)
+{
+	if (iova) {
+		*out = gpa;
+		return 0;
+	}
+	void *p = guest_mem_ptr(vn->gm, gpa, len);
+	if (p == NULL)
+		return -EFAULT;
+	*out = (uintptr_t)p;
+	return 0;
+}
+
+int vhost_net_start(struct vhost_net *vn, uint64_t features,
+		    const struct vhost_net_queue q[VHOST_NET_QUEUES], char *err, size_t errlen)
+{
+	if (vn->running)
+		vhost_net_stop(vn);
+	bool iova = features & (1ULL << F_ACCESS_PLATFORM);
+	/* Device-level bits (CSUM, TSO, MAC) concern the TAP, not vhost. */
+	uint64_t vf = features & vn->features;
+	if (ioctl(vn->vhost_fd, VHOST_SET_FEATURES, &vf) < 0)
+		return fail(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx: %s",
+			    (unsigned long long)vf, strerror(errno));
+	int rc = tap_set_offload(vn->tap_fd, features);
+	if (rc < 0)
+		return fail(err, errlen, rc, "TUNSETOFFLOAD: %s", strerror(-rc));
+
+	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
+		uint64_t n = q[i].size;
+		struct vhost_vring_addr a = { .index = i };
+		if (ring_addr(vn, iova, q[i].desc, 16 * n, &a.desc_user_addr) < 0 ||
+		    ring_addr(vn, iova, q[i].driver, 6 + 2 * n, &a.avail_user_addr) < 0 ||
+		    ring_addr(vn, iova, q[i].device, 6 + 8 * n, &a.used_user_addr) < 0)
+			return fail(err, errlen, -EFAULT, "queue %u: ring outside guest RAM", i);
+		struct vhost_vring_state num = { .index = i, .num = q[i].size };
+		struct vhost_vring_state base = { .index = i, .num = 0 };
+		struct vhost_vring_file kick = { .index = i, .fd = q[i].kick_fd };
+		struct vhost_vring_file call = { .index = i, .fd = q[i].call_fd };
+		if (ioctl(vn->vhost_fd, VHOST_SET_VRING_NUM, &num) < 0 ||
+		    ioctl(vn->vhost_fd, VHOST_SET_VRING_BASE, &base) < 0 ||
+		    ioctl(vn->vhost_fd, VHOST_SET_VRING_ADDR, &a) < 0 ||
+		    ioctl(vn->vhost_fd, VHOST_SET_VRING_KICK, &kick) < 0 ||
+		    ioctl(vn->vhost_fd, VHOST_SET_VRING_CALL, &call) < 0)
+			return fail(err, errlen, -errno, "queue %u: vhost ring setup: %s", i,
+				    strerror(errno));
+	}
+	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
+		struct vhost_vring_file be = { .index = i, .fd = vn->tap_fd };
+		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) < 0)
+			return fail(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s", i,
+				    strerror(errno));
+	}
+	vn->running = true;
+	return 0;
+}
+
+int vhost_net_stop(struct vhost_net *vn)
+{
+	if (!vn->running)
+		return 0;
+	int rc = 0;
+	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
+		struct vhost_vring_file be = { .index = i, .fd = -1 };
+		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) < 0)
+			rc = -errno;
+		struct vhost_vring_state st = { .index = i };
+		if (ioctl(vn->vhost_fd, VHOST_GET_VRING_BASE, &st) == 0)
+			vn->last_avail[i] = (uint16_t)st.num;
+		else
+			rc = -errno;
+	}
+	vn->running = false;
+	return rc;
+}
+
+void vhost_net_close(struct vhost_net *vn)
+{
+	vhost_net_stop(vn);
+	if (vn->vhost_fd >= 0)
+		close(vn->vhost_fd);
+	if (vn->tap_fd >= 0)
+		close(vn->tap_fd);
+	vn->vhost_fd = vn->tap_fd = -1;
+}

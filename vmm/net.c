@@ -1,0 +1,248 @@
+/* net.c - virtio-net over vhost-net: the VMM side of the ops (see net.h). */
+#include "net.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "kvm_irq.h"
+#include "vm.h"
+
+/* virtio-net feature bits (virtio 1.2, 5.1.3) */
+#define NET_F_CSUM        0
+#define NET_F_GUEST_CSUM  1
+#define NET_F_MAC         5
+#define NET_F_GUEST_TSO4  7
+#define NET_F_GUEST_TSO6  8
+#define NET_F_GUEST_ECN   9
+#define NET_F_HOST_TSO4   11
+#define NET_F_HOST_TSO6   12
+#define NET_F_HOST_ECN    13
+#define NET_F_MRG_RXBUF   15
+#define NET_F_STATUS      16
+#define F_INDIRECT_DESC   28
+#define F_EVENT_IDX       29
+#define NET_S_LINK_UP     1
+
+#define BIT(n) (1ULL << (n))
+
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/*
+ * Offloads are the TAP's business and always available; ring features are
+ * vhost's, so only those this kernel's vhost-net implements are offered.
+ */
+static uint64_t net_offered_features(uint64_t vhost_features)
+{
+	uint64_t f = BIT(NET_F_CSUM) | BIT(NET_F_GUEST_CSUM) | BIT(NET_F_MAC) | BIT(NET_F_STATUS) |
+		     BIT(NET_F_GUEST_TSO4) | BIT(NET_F_GUEST_TSO6) | BIT(NET_F_GUEST_ECN) |
+		     BIT(NET_F_HOST_TSO4) | BIT(NET_F_HOST_TSO6) | BIT(NET_F_HOST_ECN);
+	f |= vhost_features & (BIT(NET_F_MRG_RXBUF) | BIT(F_INDIRECT_DESC) | BIT(F_EVENT_IDX));
+	return f;
+}
+
+/* Doorbells follow the BAR; net->lock held. */
+static void net_doorbells(struct net_dev *n, uint64_t bar, bool assign)
+{
+	if (bar == PCI_BAR_UNMAPPED)
+		return;
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		int rc = kvm_ioeventfd(n->vm->vm_fd, n->kick_fd[q],
+				       bar + (uint64_t)virtio_pci_notify_offset(&n->vpci, q), 2,
+				       assign);
+		if (rc < 0)
+			fprintf(stderr, "vmm: net%u: %s ioeventfd for queue %u: %s\n", n->index,
+				assign ? "cannot add" : "cannot remove", q, strerror(-rc));
+	}
+}
+
+static void net_unbind_irqfds(struct net_dev *n)
+{
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		if (n->irqfd_gsi[q] >= 0)
+			kvm_irqfd(n->vm->vm_fd, n->call_fd[q], (uint32_t)n->irqfd_gsi[q], false);
+		n->irqfd_gsi[q] = -1;
+	}
+}
+
+static int net_start(void *opaque, uint64_t features, const struct virtio_pci_queue *q,
+		     unsigned nq)
+{
+	struct net_dev *n = opaque;
+	char err[256];
+	struct vhost_net_queue vq[VHOST_NET_QUEUES];
+	if (nq < VHOST_NET_QUEUES || !q[0].enabled || !q[1].enabled) {
+		fprintf(stderr, "vmm: net%u: driver started without both queues enabled\n",
+			n->index);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
+		vq[i] = (struct vhost_net_queue){ .size = q[i].size, .desc = q[i].desc,
+						  .driver = q[i].driver, .device = q[i].device,
+						  .kick_fd = n->kick_fd[i], .call_fd = n->call_fd[i] };
+		if (q[i].msix_vector < NET_VECTORS) {
+			uint32_t gsi = n->gsi_base + q[i].msix_vector;
+			if (kvm_irqfd(n->vm->vm_fd, n->call_fd[i], gsi, true) == 0)
+				n->irqfd_gsi[i] = (int)gsi;
+		}
+	}
+	pthread_mutex_lock(&n->lock);
+	net_doorbells(n, n->bar_addr, true);
+	n->started = true;
+	pthread_mutex_unlock(&n->lock);
+	int rc = vhost_net_start(&n->vhost, features, vq, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "vmm: net%u: cannot start vhost-net: %s\n", n->index, err);
+		pthread_mutex_lock(&n->lock);
+		net_doorbells(n, n->bar_addr, false);
+		n->started = false;
+		pthread_mutex_unlock(&n->lock);
+		net_unbind_irqfds(n);
+	}
+	return rc;
+}
+
+static void net_stop(void *opaque)
+{
+	struct net_dev *n = opaque;
+	int rc = vhost_net_stop(&n->vhost);
+	if (rc < 0)
+		fprintf(stderr, "vmm: net%u: stopping vhost-net: %s\n", n->index, strerror(-rc));
+	pthread_mutex_lock(&n->lock);
+	net_doorbells(n, n->bar_addr, false);
+	n->started = false;
+	pthread_mutex_unlock(&n->lock);
+	net_unbind_irqfds(n);
+}
+
+/* A kick that missed the ioeventfd (e.g. a 1-byte write): pass it on by hand. */
+static void net_notify(void *opaque, unsigned queue)
+{
+	struct net_dev *n = opaque;
+	uint64_t one = 1;
+	if (queue < VHOST_NET_QUEUES && write(n->kick_fd[queue], &one, sizeof(one)) < 0)
+		fprintf(stderr, "vmm: net%u: kick queue %u: %s\n", n->index, queue, strerror(errno));
+}
+
+static void net_msix_update(void *opaque, unsigned vector, uint64_t addr, uint32_t data,
+			    bool masked)
+{
+	struct net_dev *n = opaque;
+	if (vector >= NET_VECTORS)
+		return;
+	n->vec[vector].addr = addr;
+	n->vec[vector].data = data;
+	int rc = kvm_irq_set_msi(&n->vm->irq, n->gsi_base + vector, addr, data, !masked);
+	if (rc < 0)
+		fprintf(stderr, "vmm: net%u: MSI route for vector %u: %s\n", n->index, vector,
+			strerror(-rc));
+}
+
+static void net_msix_signal(void *opaque, unsigned vector)
+{
+	struct net_dev *n = opaque;
+	if (vector < NET_VECTORS)
+		kvm_irq_signal_msi(n->vm->vm_fd, n->vec[vector].addr, n->vec[vector].data);
+}
+
+static void net_bar_moved(void *opaque, uint64_t old_addr, uint64_t new_addr)
+{
+	struct net_dev *n = opaque;
+	pthread_mutex_lock(&n->lock);
+	if (n->started) {
+		net_doorbells(n, old_addr, false);
+		net_doorbells(n, new_addr, true);
+	}
+	n->bar_addr = new_addr;
+	pthread_mutex_unlock(&n->lock);
+}
+
+static const struct virtio_pci_ops net_ops = {
+	.start = net_start,
+	.stop = net_stop,
+	.notify = net_notify,
+	.msix_update = net_msix_update,
+	.msix_signal = net_msix_signal,
+	.bar_moved = net_bar_moved,
+};
+
+int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct net_config *cfg,
+	       char *err, size_t errlen)
+{
+	memset(n, 0, sizeof(*n));
+	n->vm = vm;
+	n->index = index;
+	n->bar_addr = PCI_BAR_UNMAPPED;
+	n->vhost.vhost_fd = n->vhost.tap_fd = -1;
+	pthread_mutex_init(&n->lock, NULL);
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		n->irqfd_gsi[q] = -1;
+		n->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (n->kick_fd[q] < 0 || n->call_fd[q] < 0)
+			return fail(err, errlen, VMM_EXIT_ERROR, "net%u: eventfd: %s", index,
+				    strerror(errno));
+	}
+	if (cfg->iommu)
+		return fail(err, errlen, VMM_EXIT_USAGE,
+			    "--net %s: iommu=on is not supported yet (the VT-d model is not wired)",
+			    cfg->tap);
+
+	int tap = tap_open(cfg->tap, err, errlen);
+	if (tap < 0)
+		return VMM_EXIT_USAGE;
+	if (vhost_net_open(&n->vhost, &vm->mem, tap, err, errlen) < 0)
+		return VMM_EXIT_USAGE;
+	if (kvm_irq_alloc(&vm->irq, NET_VECTORS, &n->gsi_base) < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: out of interrupt routes", index);
+
+	uint8_t config[NET_CONFIG_LEN] = { 0 };
+	if (cfg->has_mac)
+		memcpy(config, cfg->mac, 6);
+	else /* locally administered, stable per device index */
+		memcpy(config, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
+	config[6] = NET_S_LINK_UP;
+	config[8] = 1; /* max_virtqueue_pairs */
+	struct virtio_pci_params p = {
+		.device_id = VIRTIO_ID_NET,
+		.class_code = VIRTIO_PCI_CLASS_NET,
+		.features = net_offered_features(n->vhost.features),
+		.iommu_platform = false,
+		.num_queues = VHOST_NET_QUEUES,
+		.queue_max_size = NET_QUEUE_SIZE,
+		.config = config,
+		.config_len = sizeof(config),
+		.ops = &net_ops,
+		.opaque = n,
+	};
+	int rc = virtio_pci_init(&n->vpci, &p);
+	if (rc == 0)
+		rc = pci_bus_add(&vm->pci, virtio_pci_pci_dev(&n->vpci), PCI_DEVFN(1 + index, 0));
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: PCI device: %s", index,
+			    strerror(-rc));
+	return 0;
+}
+
+void net_destroy(struct net_dev *n)
+{
+	vhost_net_close(&n->vhost);
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		if (n->kick_fd[q] > 0)
+			close(n->kick_fd[q]);
+		if (n->call_fd[q] > 0)
+			close(n->call_fd[q]);
+	}
+}

@@ -22,18 +22,30 @@
  *      ABIs) and struct vhost_msg_v2 to and from byte buffers.
  *   3. Register file (vtd_regs.c): the VT-d MMIO registers as a pure state
  *      machine; side effects leave through one event callback.
+ *   4. Invalidations (vtd_qi.c): the invalidation queue and the mapping of
+ *      register-based invalidations, both to one struct vtd_inval.
+ *   5. vhost IOTLB bridge (iotlb_bridge.c): MISS -> walk -> UPDATE for one
+ *      device on one vhost fd; vtd_inval -> INVALIDATE; counters. It only
+ *      write()s whole messages on an fd the caller owns (tests: a socketpair).
+ *   6. The VT-d unit (vtd.c): register file + queue + bridges behind ONE
+ *      mutex; the ordering invariant of the miss and invalidation paths.
+ *
+ * Exceptions to "no syscalls": the bridge writes to its vhost fd,
+ * vtd_service_fd reads from it, and vtd.c uses a pthread mutex.
  *
  * Locking: the walker and the codec keep no state; they are reentrant and
- * may run on any thread. The walker reads guest tables without a lock, so a
+ * may run on any thread. Register file, queue and bridges are serialised by
+ * struct vtd's lock (section 6). The walker reads guest tables without a lock, so a
  * vCPU may change them under its feet: the result is then some mix of old
  * and new entries, but every address it returns has still been checked
  * (table reads through guest_mem, extents clipped to one RAM region). The
  * ordering "walk + UPDATE" versus "INVALIDATE + wait completion" (see
- * docs/design-sketch.md) is the bridge's responsibility, not the walker's.
+ * docs/design-sketch.md) is struct vtd's, not the walker's: section 6.
  */
 #ifndef IOMMU_IOMMU_H
 #define IOMMU_IOMMU_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -408,5 +420,279 @@ uint64_t vtd_regs_root(const struct vtd_regs *r);            /* latched RTADDR *
 void vtd_regs_walk_cfg(const struct vtd_regs *r, struct vtd_walk_cfg *cfg);
 /* The invalidation queue owner moves the head (bits 18:4 kept). */
 void vtd_regs_set_iqh(struct vtd_regs *r, uint64_t head);
+
+/*
+ * Invalidation-queue state for its owner (vtd_qi.c): IQA as stored (base
+ * bits 63:12, QS bits 2:0), IQH and IQT (byte offsets, bits 18:4).
+ */
+void vtd_regs_iq(const struct vtd_regs *r, uint64_t *iqa, uint64_t *iqh, uint64_t *iqt);
+
+/*
+ * FSTS.IQE: an invalid queued descriptor stopped the queue. Setting it
+ * raises the fault event (like a primary fault). While it is set the queue
+ * is not processed; when the guest clears it (W1C on FSTS) with QI still
+ * enabled, the register file emits VTD_EV_IQ_TAIL again so that processing
+ * resumes from IQH -- Linux's qi_check_fault() overwrites the bad
+ * descriptor, clears IQE and expects the hardware to carry on.
+ */
+void vtd_regs_set_iqe(struct vtd_regs *r);
+bool vtd_regs_iqe(const struct vtd_regs *r);
+
+/*
+ * A wait descriptor with IF=1 completed: set ICS.IWC and, if it was clear,
+ * raise the invalidation completion event (VTD_EV_INV_MSI, or IECTL.IP
+ * while IECTL.IM masks it). Clearing IWC (W1C on ICS) clears IECTL.IP.
+ */
+void vtd_regs_inv_complete(struct vtd_regs *r);
+
+/* ======================================================================
+ * 4. Invalidations and the invalidation queue (vtd_qi.c)
+ * ====================================================================== */
+
+/*
+ * One invalidation request, from the queue or from the register-based
+ * interface, in a form the consumers (the vhost bridges) can act on
+ * without knowing the descriptor encodings.
+ */
+enum vtd_inval_kind {
+	VTD_INVAL_RESET,        /* model-level: TE toggled, new root, reset: drop everything */
+	VTD_INVAL_CC_GLOBAL,    /* context cache, all devices */
+	VTD_INVAL_CC_DOMAIN,    /* context cache, .did */
+	VTD_INVAL_CC_DEVICE,    /* context cache, .sid under function mask .fm (.did too) */
+	VTD_INVAL_IOTLB_GLOBAL, /* IOTLB, all domains */
+	VTD_INVAL_IOTLB_DOMAIN, /* IOTLB, every IOVA of .did */
+	VTD_INVAL_IOTLB_PAGE,   /* IOTLB, .did, IOVAs [.first, .last] (or .all) */
+	VTD_INVAL_DEVTLB,       /* device-TLB of .sid, IOVAs [.first, .last] (or .all) */
+};
+
+/*
+ * Ranges are inclusive so that the whole 64-bit space is representable:
+ * [first, last] with first <= last, both valid; .all = true means "every
+ * IOVA" (then first = 0, last = UINT64_MAX). A range whose size would be
+ * 2^64 (AM + 12 >= 64, or a device-TLB S-bit size of 2^64 or more) is
+ * reported as .all, never computed with a shift that overflows.
+ */
+struct vtd_inval {
+	enum vtd_inval_kind kind;
+	uint16_t did;
+	uint16_t sid;
+	uint8_t fm;     /* CC_DEVICE: SID bits masked out (0 none, 1 bit 2, 2 bits 2:1, 3 bits 2:0) */
+	bool ih;        /* IOTLB_PAGE: invalidation hint (leaves only); informational */
+	bool all;
+	uint64_t first;
+	uint64_t last;
+};
+
+/*
+ * Called once per invalidation, in queue order. When it returns the
+ * invalidation must be complete (for a bridge: the INVALIDATE messages are
+ * written), because the next wait descriptor may tell the guest so.
+ */
+typedef void (*vtd_inval_fn)(void *opaque, const struct vtd_inval *inv);
+
+/*
+ * Map a register-file event (VTD_EV_CC_INVAL, VTD_EV_IOTLB_INVAL, VTD_EV_TE,
+ * VTD_EV_ROOT) to an invalidation. Returns false for other events (nothing
+ * to invalidate) and for reserved granularities.
+ */
+bool vtd_inval_from_event(const struct vtd_event *ev, struct vtd_inval *out);
+
+/* Decoded fields of 128-bit (legacy) descriptors. */
+#define VTD_QI_DESC_SIZE 16u
+enum vtd_qi_type {
+	VTD_QI_CC = 1, VTD_QI_IOTLB = 2, VTD_QI_DEVTLB = 3, VTD_QI_IEC = 4, VTD_QI_WAIT = 5,
+};
+
+/* What the queue did; kept by the owner, updated by vtd_qi_process. */
+struct vtd_qi_stats {
+	uint64_t runs;         /* vtd_qi_process calls that found the queue runnable */
+	uint64_t descs;        /* descriptors completed */
+	uint64_t by_type[6];   /* index = descriptor type 1..5; 0 unused */
+	uint64_t waits_status; /* status writes done */
+	uint64_t waits_irq;    /* IF completions */
+	uint64_t errors;       /* IQE raised */
+};
+
+/*
+ * Process the invalidation queue from IQH to IQT (the register file's
+ * VTD_EV_IQ_TAIL handler calls this). Descriptors are read from guest RAM
+ * at IQA.base + IQH through guest_mem, one at a time, in order:
+ *   type 1/2/3 -> decoded and passed to fn (a vtd_inval);
+ *   type 4     -> accepted and ignored (interrupt remapping is off);
+ *   type 5     -> after every earlier descriptor's fn returned: with SW,
+ *                 the 4-byte status data is written at the status address;
+ *                 with IF, vtd_regs_inv_complete(). FN is implied: the
+ *                 queue is processed strictly in order.
+ * IQH advances past each completed descriptor. A descriptor that cannot be
+ * fetched (queue outside RAM), has an unknown type, reserved bits set, or a
+ * status address outside RAM stops the queue with FSTS.IQE and IQH left
+ * on it; a tail beyond the queue size (IQA.QS) does the same at the
+ * current head. Nothing is done while QI is disabled or IQE is pending.
+ *
+ * Bounded: at most one pass over the queue (<= 32768 descriptors).
+ * Locking: caller holds the VT-d lock (the one serialising r).
+ * st may be NULL. Returns the number of descriptors completed, or -EINVAL
+ * for NULL r/gm/fn, or -EIO when it stopped on an error (IQE set).
+ */
+int vtd_qi_process(struct vtd_regs *r, const struct guest_mem *gm, vtd_inval_fn fn,
+		   void *opaque, struct vtd_qi_stats *st);
+
+/* ======================================================================
+ * 5. vhost IOTLB bridge (iotlb_bridge.c): one device, one vhost fd
+ * ====================================================================== */
+
+#define IOTLB_HIST_BUCKETS 32 /* bucket i: service time in [2^i, 2^(i+1)) ns; last open */
+
+struct iotlb_stats {
+	uint64_t misses;        /* MISS messages handled */
+	uint64_t updates;       /* UPDATE messages written */
+	uint64_t invalidates;   /* INVALIDATE messages written */
+	uint64_t faults;        /* translation faults (recorded or FPD-suppressed) */
+	uint64_t unmappable;    /* translated/untranslated target not guest RAM */
+	uint64_t bad_msgs;      /* unreadable / undecodable / unexpected messages */
+	uint64_t write_errors;  /* write() on the vhost fd failed or was short */
+	uint64_t bytes_mapped;  /* sum of UPDATE sizes */
+	uint64_t svc_ns_sum;    /* miss service time (walk + write) */
+	uint64_t svc_ns_max;
+	uint64_t svc_hist[IOTLB_HIST_BUCKETS];
+};
+
+/*
+ * Largest UPDATE the bridge sends, and the window of identity mappings
+ * while translation is off. 1 GiB: one 1 GiB superpage or a full 2 MiB
+ * -> 4 KiB run fits, while the extent walk stays bounded (about one PTE
+ * read per 4 KiB covered, see vtd_translate_extent) on the miss path.
+ */
+#define IOTLB_BRIDGE_MAX_LEN_DEFAULT (1ull << 30)
+
+struct iotlb_bridge {
+	int fd;                 /* vhost fd (or a fake); owned by the caller */
+	enum iotlb_wire wire;   /* negotiated message format */
+	uint16_t rid;           /* requester id of the device behind this fd */
+	uint64_t max_len;       /* power of two >= 4096 */
+	const struct guest_mem *gm;
+	struct vtd_regs *regs;  /* the VT-d this device sits behind */
+	/*
+	 * What vhost may hold, so invalidations that cannot concern it are
+	 * not forwarded: a bit per domain id that an UPDATE was tagged with,
+	 * plus "identity" for untranslated UPDATEs and "unknown" (everything
+	 * possible: set at init). An everything-INVALIDATE clears all three.
+	 */
+	bool unknown;
+	bool identity;
+	uint8_t did_map[65536 / 8];
+	struct iotlb_stats st;
+};
+
+/*
+ * Set up a bridge. max_len 0 selects IOTLB_BRIDGE_MAX_LEN_DEFAULT; else it
+ * must be a power of two >= 4096. -EINVAL for NULL pointers, a bad format
+ * or max_len. Does no I/O.
+ */
+int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint16_t rid,
+		      const struct guest_mem *gm, struct vtd_regs *regs, uint64_t max_len);
+
+/*
+ * Answer one MISS (m->type must be IOTLB_MISS, m->perm R/W/RW):
+ *   - GSTS.TES = 0: DMA is untranslated: UPDATE(iova -> the same GPA), the
+ *     max_len-aligned window holding iova clipped to its RAM region, RW.
+ *   - else vtd_translate_extent(rid, iova, perm, max_len): UPDATE(extent,
+ *     uaddr = host address of the extent's GPA, perm = the extent's full
+ *     permission, which includes the one asked for).
+ *   - a translation fault is recorded with vtd_regs_record_fault (unless
+ *     the context has FPD) and nothing is sent; vhost's virtqueue stays
+ *     stalled, as a device would after a DMA fault.
+ *   - a target that is not guest RAM: nothing is sent (counted).
+ * Every uaddr range is checked against the guest_mem region right before
+ * the write: nothing outside guest RAM's host mapping ever reaches vhost.
+ * Allocation-free. Locking: caller holds the VT-d lock (see section 6).
+ * Returns 0 when an UPDATE was written, -EFAULT when a fault or non-RAM
+ * target left nothing to send, -EINVAL for a bad message, -EIO when the
+ * write failed.
+ */
+int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m);
+
+/*
+ * Forward inv to vhost if it concerns this device:
+ *   RESET, CC_* (conservatively, any context-cache invalidation: the
+ *   device's context may have changed domain), IOTLB_GLOBAL -> everything;
+ *   IOTLB_DOMAIN -> everything if an UPDATE was sent for .did;
+ *   IOTLB_PAGE -> the range if an UPDATE was sent for .did;
+ *   DEVTLB -> the range (or everything) if .sid == rid.
+ * "Everything" is INVALIDATE(iova 0, size UINT64_MAX): vhost deletes
+ * [iova, iova + size - 1] = [0, 2^64 - 2]; the one byte left out can never
+ * be mapped (UPDATEs stay below 2^48 translated, below the end of RAM
+ * untranslated). A range [first, last] is sent as size last - first + 1,
+ * or UINT64_MAX when that would be 2^64.
+ * Returns the number of messages written (0: not concerned) or -EIO.
+ * Locking: caller holds the VT-d lock.
+ */
+int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv);
+
+/* ======================================================================
+ * 6. The VT-d unit (vtd.c): register file + queue + bridges, one lock
+ * ====================================================================== */
+
+/*
+ * THE LOCKING INVARIANT. One mutex, struct vtd.lock, is held across
+ *   (a) a miss: walk the guest tables + write the UPDATE, and
+ *   (b) a register write: for IQT, every descriptor's INVALIDATE writes
+ *       and the wait descriptor's status write (and the register-based
+ *       CCMD/IOTLB commands, and TE/SRTP changes).
+ * Why that is enough: the guest clears a PTE before it queues the
+ * invalidation for it (program order on its vCPU; the IQT write is a
+ * synchronous MMIO exit, so the store is visible to the VMM before the
+ * vCPU thread takes the lock). If a miss section (a) runs before section
+ * (b), its UPDATE reached vhost before (b)'s INVALIDATE (write() on a vhost
+ * fd is processed synchronously), so the INVALIDATE removes it. If it runs
+ * after, the lock orders its walk after the PTE clear: it sees the cleared
+ * PTE and sends no UPDATE. Either way, once the guest sees the wait
+ * status, vhost holds no translation for the unmapped IOVA and never gets
+ * one again until the guest maps it again.
+ *
+ * Nothing else needs the lock: reading a MISS from the fd happens outside
+ * it. Callbacks (msi) run with the lock held and must not call vtd_*.
+ */
+#define VTD_MAX_BRIDGES 8
+
+typedef void (*vtd_msi_fn)(void *opaque, uint64_t addr, uint32_t data);
+
+struct vtd {
+	pthread_mutex_t lock;
+	struct vtd_regs regs;
+	const struct guest_mem *gm;
+	struct iotlb_bridge *bridge[VTD_MAX_BRIDGES];
+	unsigned nbridges;
+	vtd_msi_fn msi;
+	void *msi_opaque;
+	struct vtd_qi_stats qi;
+	uint64_t inval_by_kind[VTD_INVAL_DEVTLB + 1];
+};
+
+/* Initialise (power-on state). msi may be NULL. -EINVAL on NULL v/gm. */
+int vtd_init(struct vtd *v, const struct guest_mem *gm, bool caching_mode, vtd_msi_fn msi,
+	     void *msi_opaque);
+void vtd_destroy(struct vtd *v);
+
+/* MMIO from a vCPU: vtd_regs_read/write under the lock (see invariant). */
+int vtd_mmio_read(struct vtd *v, uint64_t off, unsigned size, uint64_t *val);
+int vtd_mmio_write(struct vtd *v, uint64_t off, unsigned size, uint64_t val);
+
+/* Attach a bridge (set up with &v->regs); -ENOSPC when full. */
+int vtd_add_bridge(struct vtd *v, struct iotlb_bridge *b);
+
+/* Handle one decoded MISS for b under the lock. */
+int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m);
+
+/*
+ * Read one message from b->fd (without the lock), decode it in b->wire and
+ * handle it if it is a MISS. For the event loop on POLLIN. Returns 0 when
+ * handled (or ignored: counted in bad_msgs), -EAGAIN when nothing was
+ * there, -EPIPE at end of file, or the miss status.
+ */
+int vtd_service_fd(struct vtd *v, struct iotlb_bridge *b);
+
+/* Device reset: registers to power-on state, every bridge flushed. */
+void vtd_reset(struct vtd *v);
 
 #endif

@@ -26,6 +26,7 @@
 #define FRCD_T     (1ull << 62)
 #define FSTS_PFO   (1u << 0)
 #define FSTS_PPF   (1u << 1)
+#define FSTS_IQE   (1u << 4)
 #define FSTS_W1C   (FSTS_PFO | (1u << 4) | (1u << 5) | (1u << 6)) /* PFO IQE ICE ITE */
 #define XCTL_IM    (1u << 31)
 #define XCTL_IP    (1u << 30)
@@ -279,17 +280,30 @@ static void write32(struct vtd_regs *r, uint64_t off, uint32_t v)
 {
 	switch (off) {
 	case VTD_REG_GCMD: write_gcmd(r, v); return;
-	case VTD_REG_FSTS:
+	case VTD_REG_FSTS: {
+		bool iqe_cleared = (r->fsts & v & FSTS_IQE) != 0;
 		r->fsts &= ~(v & FSTS_W1C);
 		settle_fault_ip(r);
+		/* The queue stopped on IQE resumes from IQH once it is cleared. */
+		if (iqe_cleared && (r->gsts & G_QIE)) {
+			struct vtd_event ev = { .type = VTD_EV_IQ_TAIL, .addr = r->iqt };
+			emit(r, &ev);
+		}
 		return;
+	}
 	case VTD_REG_FECTL:
 		write_xctl(r, &r->fectl, v, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
 		return;
 	case VTD_REG_FEDATA: r->fedata = v; return;
 	case VTD_REG_FEADDR: r->feaddr = v & ~3u; return;
 	case VTD_REG_FEUADDR: r->feuaddr = v; return;
-	case VTD_REG_ICS: r->ics &= ~(v & ICS_IWC); return;
+	case VTD_REG_ICS:
+		/* Servicing IWC retires a pending (masked) completion interrupt. */
+		if (r->ics & v & ICS_IWC) {
+			r->ics &= ~ICS_IWC;
+			r->iectl &= ~XCTL_IP;
+		}
+		return;
 	case VTD_REG_IECTL:
 		write_xctl(r, &r->iectl, v, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
 		return;
@@ -398,4 +412,33 @@ void vtd_regs_walk_cfg(const struct vtd_regs *r, struct vtd_walk_cfg *cfg)
 void vtd_regs_set_iqh(struct vtd_regs *r, uint64_t head)
 {
 	r->iqh = head & 0x7fff0ull;
+}
+
+void vtd_regs_iq(const struct vtd_regs *r, uint64_t *iqa, uint64_t *iqh, uint64_t *iqt)
+{
+	*iqa = r->iqa;
+	*iqh = r->iqh;
+	*iqt = r->iqt;
+}
+
+void vtd_regs_set_iqe(struct vtd_regs *r)
+{
+	if (r->fsts & FSTS_IQE)
+		return; /* already reported; the queue is stopped */
+	r->fsts |= FSTS_IQE;
+	raise_fault_event(r);
+}
+
+bool vtd_regs_iqe(const struct vtd_regs *r)
+{
+	return (r->fsts & FSTS_IQE) != 0;
+}
+
+void vtd_regs_inv_complete(struct vtd_regs *r)
+{
+	/* An IWC that is already set is not a new interrupt condition. */
+	if (r->ics & ICS_IWC)
+		return;
+	r->ics |= ICS_IWC;
+	raise_xe(r, &r->iectl, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
 }

@@ -1,0 +1,240 @@
+/*
+ * iotlb_bridge.c - answers vhost IOTLB misses for one device and forwards
+ * the guest's invalidations to it.
+ *
+ * The bridge only write()s complete messages on the vhost fd (reading is
+ * the caller's, see vtd_service_fd), so a socketpair can stand in for
+ * vhost in tests. Nothing here allocates: the miss path is a walk, a range
+ * check, an encode into a stack buffer and one write.
+ *
+ * Safety argument for uaddr: every UPDATE goes through send_update(),
+ * which looks up the guest_mem region of the GPA again and refuses a range
+ * that does not lie entirely inside it. The walker already guarantees that,
+ * but this is the one place where a guest-derived address becomes a host
+ * address handed to the kernel, so it is checked where it is used.
+ */
+#include "iommu.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint16_t rid,
+		      const struct guest_mem *gm, struct vtd_regs *regs, uint64_t max_len)
+{
+	if (b == NULL || gm == NULL || regs == NULL || iotlb_wire_size(wire) == 0)
+		return -EINVAL;
+	if (max_len == 0)
+		max_len = IOTLB_BRIDGE_MAX_LEN_DEFAULT;
+	if (max_len < 4096 || (max_len & (max_len - 1)) != 0)
+		return -EINVAL;
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->wire = wire;
+	b->rid = rid;
+	b->max_len = max_len;
+	b->gm = gm;
+	b->regs = regs;
+	/* vhost may hold entries from before we existed: the first flush is total. */
+	b->unknown = true;
+	return 0;
+}
+
+static int send_msg(struct iotlb_bridge *b, const struct iotlb_msg *m)
+{
+	uint8_t buf[IOTLB_WIRE_MAX];
+	int n = iotlb_encode(b->wire, m, buf, sizeof(buf));
+	if (n < 0) {
+		b->st.write_errors++;
+		return -EIO;
+	}
+	ssize_t w;
+	do {
+		w = write(b->fd, buf, (size_t)n);
+	} while (w < 0 && errno == EINTR);
+	if (w != n) {
+		b->st.write_errors++;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The only way a uaddr is made: [gpa, gpa + len) must be in one RAM region. */
+static int send_update(struct iotlb_bridge *b, uint64_t iova, uint64_t gpa, uint64_t len,
+		       uint8_t perm)
+{
+	const struct guest_region *rg = guest_mem_region(b->gm, gpa);
+	if (rg == NULL || len == 0 || gpa < rg->gpa || len > rg->size - (gpa - rg->gpa) ||
+	    iova > UINT64_MAX - (len - 1) || perm == VTD_PERM_NONE) {
+		b->st.unmappable++;
+		return -EFAULT;
+	}
+	struct iotlb_msg m = {
+		.type = IOTLB_UPDATE, .iova = iova, .size = len, .perm = perm,
+		.uaddr = (uint64_t)(uintptr_t)(rg->host + (gpa - rg->gpa)),
+	};
+	int ret = send_msg(b, &m);
+	if (ret == 0) {
+		b->st.updates++;
+		b->st.bytes_mapped += len;
+	}
+	return ret;
+}
+
+static int identity_miss(struct iotlb_bridge *b, uint64_t iova)
+{
+	const struct guest_region *rg = guest_mem_region(b->gm, iova);
+	if (rg == NULL) {
+		b->st.unmappable++;
+		return -EFAULT;
+	}
+	/* The max_len window holding iova, clipped to the region. */
+	uint64_t start = iova & ~(b->max_len - 1);
+	uint64_t end_incl = start | (b->max_len - 1); /* cannot wrap: start aligned */
+	uint64_t rg_last = rg->gpa + (rg->size - 1);  /* guest_mem_add rejects wrapping */
+	if (start < rg->gpa)
+		start = rg->gpa;
+	if (end_incl > rg_last)
+		end_incl = rg_last;
+	int ret = send_update(b, start, start, end_incl - start + 1, VTD_PERM_RW);
+	if (ret == 0)
+		b->identity = true;
+	return ret;
+}
+
+static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm)
+{
+	struct vtd_walk_cfg cfg;
+	struct vtd_extent ext;
+	vtd_regs_walk_cfg(b->regs, &cfg);
+	if (vtd_translate_extent(b->gm, &cfg, vtd_regs_root(b->regs), b->rid, iova, perm,
+				 b->max_len, &ext) < 0) {
+		b->st.bad_msgs++;
+		return -EINVAL;
+	}
+	if (vtd_status_is_fault(ext.status)) {
+		b->st.faults++;
+		/* fpd is only meaningful once the context entry was accepted; the
+		 * walker leaves it false otherwise, so root/context faults record. */
+		if (!ext.fpd)
+			(void)vtd_regs_record_fault(b->regs, b->rid, iova, (uint8_t)ext.status,
+						    ext.status == VTD_FR_WRITE ||
+						    (ext.status != VTD_FR_READ &&
+						     (perm & VTD_PERM_W)));
+		return -EFAULT;
+	}
+	if (ext.status != VTD_OK) {
+		b->st.unmappable++;
+		return -EFAULT;
+	}
+	int ret = send_update(b, ext.iova, ext.gpa, ext.len, ext.perm);
+	/* Mark the domain even if the write failed: vhost may have taken part. */
+	b->did_map[ext.domain_id / 8] |= (uint8_t)(1u << (ext.domain_id % 8));
+	return ret;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void account_time(struct iotlb_stats *st, uint64_t ns)
+{
+	st->svc_ns_sum += ns;
+	if (ns > st->svc_ns_max)
+		st->svc_ns_max = ns;
+	unsigned bucket = ns == 0 ? 0 : 63u - (unsigned)__builtin_clzll(ns);
+	if (bucket >= IOTLB_HIST_BUCKETS)
+		bucket = IOTLB_HIST_BUCKETS - 1;
+	st->svc_hist[bucket]++;
+}
+
+int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m)
+{
+	if (b == NULL || m == NULL)
+		return -EINVAL;
+	if (m->type != IOTLB_MISS || m->perm == VTD_PERM_NONE || m->perm > VTD_PERM_RW) {
+		b->st.bad_msgs++;
+		return -EINVAL;
+	}
+	uint64_t t0 = now_ns();
+	b->st.misses++;
+	int ret = vtd_regs_translation_enabled(b->regs) ? translated_miss(b, m->iova, m->perm)
+							: identity_miss(b, m->iova);
+	account_time(&b->st, now_ns() - t0);
+	return ret;
+}
+
+static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t last)
+{
+	struct iotlb_msg m = { .type = IOTLB_INVALIDATE };
+	if (all || (first == 0 && last == UINT64_MAX)) {
+		m.iova = 0;
+		m.size = UINT64_MAX; /* vhost: last = 0 + UINT64_MAX - 1, no overflow */
+	} else {
+		m.iova = first;
+		m.size = last - first + 1; /* < 2^64 since first > 0 or last < max */
+	}
+	int ret = send_msg(b, &m);
+	if (ret == 0)
+		b->st.invalidates++;
+	return ret;
+}
+
+static int flush_all(struct iotlb_bridge *b)
+{
+	bool any = b->unknown || b->identity;
+	for (size_t i = 0; !any && i < sizeof(b->did_map); i++)
+		any = b->did_map[i] != 0;
+	if (!any)
+		return 0; /* nothing was handed out since the last total flush */
+	int ret = send_inval(b, true, 0, UINT64_MAX);
+	if (ret < 0)
+		return ret; /* keep the marks: a later flush will retry */
+	b->unknown = false;
+	b->identity = false;
+	memset(b->did_map, 0, sizeof(b->did_map));
+	return 1;
+}
+
+static bool did_mapped(const struct iotlb_bridge *b, uint16_t did)
+{
+	return b->unknown || (b->did_map[did / 8] & (1u << (did % 8)));
+}
+
+int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
+{
+	if (b == NULL || inv == NULL)
+		return -EINVAL;
+	int ret;
+	switch (inv->kind) {
+	case VTD_INVAL_RESET:
+	case VTD_INVAL_CC_GLOBAL:
+	case VTD_INVAL_CC_DOMAIN:
+	case VTD_INVAL_CC_DEVICE:
+	case VTD_INVAL_IOTLB_GLOBAL:
+		/* Context changes may move the device to another domain or to
+		 * pass-through; they are rare, so the conservative flush is cheap. */
+		return flush_all(b);
+	case VTD_INVAL_IOTLB_DOMAIN:
+		return did_mapped(b, inv->did) ? flush_all(b) : 0;
+	case VTD_INVAL_IOTLB_PAGE:
+		if (!did_mapped(b, inv->did))
+			return 0;
+		if (inv->all)
+			return flush_all(b);
+		ret = send_inval(b, false, inv->first, inv->last);
+		return ret < 0 ? ret : 1;
+	case VTD_INVAL_DEVTLB:
+		if (inv->sid != b->rid)
+			return 0;
+		if (inv->all)
+			return flush_all(b);
+		ret = send_inval(b, false, inv->first, inv->last);
+		return ret < 0 ? ret : 1;
+	}
+	return 0;
+}

@@ -1,0 +1,617 @@
+/*
+ * test_iotlb_bridge.c - the vhost IOTLB bridge behind a struct vtd, with a
+ * socketpair(AF_UNIX, SOCK_SEQPACKET) standing in for the vhost fd: the
+ * bridge writes on one end, the test reads (and writes MISSes) on the other.
+ *
+ * Guest RAM: A = [0, 32 MiB) and B = [33 MiB, 37 MiB). Tables are built
+ * from 1 MiB up, the invalidation queue sits at 64 KiB, data from 8 MiB.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../iommu/iommu.h"
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+#define A_SIZE (32 * MiB)
+#define B_GPA (33 * MiB)
+#define B_SIZE (4 * MiB)
+#define RTA 0x100000ull
+#define QBASE 0x10000ull
+#define STATUS 0x20000ull
+#define RID 0x0010 /* 00:02.0 */
+#define DID 5
+#define RW 3ull
+#define PS (1ull << 7)
+
+struct env {
+	uint8_t *a, *b;
+	struct guest_mem gm;
+	uint64_t next;
+	struct vtd v;
+	struct iotlb_bridge br;
+	int sv[2]; /* sv[0]: the bridge's fd; sv[1]: fake vhost */
+	uint64_t top;
+	uint64_t qtail;
+	unsigned nmsi;
+	uint64_t msi_addr;
+};
+
+static void on_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct env *e = opaque;
+	(void)data;
+	e->nmsi++;
+	e->msi_addr = addr;
+}
+
+static void wr64(struct env *e, uint64_t gpa, uint64_t v)
+{
+	assert_int_equal(guest_mem_write(&e->gm, gpa, &v, 8), 0);
+}
+
+static uint64_t rd64(struct env *e, uint64_t gpa)
+{
+	uint64_t v;
+	assert_int_equal(guest_mem_read_u64(&e->gm, gpa, &v), 0);
+	return v;
+}
+
+static uint64_t alloc_table(struct env *e)
+{
+	uint64_t t = e->next;
+	e->next += 0x1000;
+	assert_true(e->next <= 8 * MiB);
+	return t;
+}
+
+static void reg_wr(struct env *e, uint64_t off, unsigned size, uint64_t val)
+{
+	assert_int_equal(vtd_mmio_write(&e->v, off, size, val), 0);
+}
+
+static uint64_t reg_rd(struct env *e, uint64_t off, unsigned size)
+{
+	uint64_t v;
+	assert_int_equal(vtd_mmio_read(&e->v, off, size, &v), 0);
+	return v;
+}
+
+static void expect_inval(struct env *e, uint64_t iova, uint64_t size);
+static void expect_none(struct env *e);
+
+/* Root + context (4-level, DID) for RID; QI on; translation off. */
+static int setup_wire(void **state, enum iotlb_wire wire)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	e->a = calloc(1, A_SIZE);
+	e->b = calloc(1, B_SIZE);
+	assert_non_null(e->a);
+	assert_non_null(e->b);
+	assert_int_equal(guest_mem_add(&e->gm, 0, A_SIZE, e->a), 0);
+	assert_int_equal(guest_mem_add(&e->gm, B_GPA, B_SIZE, e->b), 0);
+	e->next = RTA + 0x1000;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, e->sv), 0);
+	assert_int_equal(vtd_init(&e->v, &e->gm, false, on_msi, e), 0);
+	assert_int_equal(iotlb_bridge_init(&e->br, e->sv[0], wire, RID, &e->gm, &e->v.regs, 0), 0);
+	assert_int_equal(vtd_add_bridge(&e->v, &e->br), 0);
+
+	uint64_t ctp = alloc_table(e);
+	wr64(e, RTA + (RID >> 8) * 16, ctp | 1);
+	e->top = alloc_table(e);
+	wr64(e, ctp + (RID & 0xff) * 16, e->top | 1);
+	wr64(e, ctp + (RID & 0xff) * 16 + 8, (uint64_t)DID << 8 | 2);
+
+	reg_wr(e, VTD_REG_IQA, 8, QBASE); /* QS 0: 256 descriptors */
+	reg_wr(e, VTD_REG_IQT, 8, 0);
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26);
+	reg_wr(e, VTD_REG_RTADDR, 8, RTA);
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26 | 1u << 30);
+	/* SRTP: the bridge starts "unknown", so the first flush is total. */
+	*state = e;
+	expect_inval(e, 0, UINT64_MAX);
+	expect_none(e);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_wire(state, IOTLB_WIRE_V2);
+}
+
+static int setup_v1(void **state)
+{
+	return setup_wire(state, IOTLB_WIRE_V1_NATIVE);
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	close(e->sv[0]);
+	close(e->sv[1]);
+	vtd_destroy(&e->v);
+	free(e->a);
+	free(e->b);
+	free(e);
+	return 0;
+}
+
+/* Next message from the bridge, or false if none is waiting. */
+static bool next_msg(struct env *e, struct iotlb_msg *m)
+{
+	uint8_t buf[128];
+	ssize_t n = recv(e->sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0) {
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+		return false;
+	}
+	assert_int_equal(n, iotlb_wire_size(e->br.wire));
+	assert_int_equal(iotlb_decode(e->br.wire, buf, (size_t)n, m), 0);
+	return true;
+}
+
+static void expect_none(struct env *e)
+{
+	struct iotlb_msg m;
+	assert_false(next_msg(e, &m));
+}
+
+static struct iotlb_msg expect_msg(struct env *e, uint8_t type)
+{
+	struct iotlb_msg m;
+	assert_true(next_msg(e, &m));
+	assert_int_equal(m.type, type);
+	return m;
+}
+
+static void expect_inval(struct env *e, uint64_t iova, uint64_t size)
+{
+	struct iotlb_msg m = expect_msg(e, IOTLB_INVALIDATE);
+	assert_int_equal(m.iova, iova);
+	assert_int_equal(m.size, size);
+}
+
+static uint64_t host_of(struct env *e, uint64_t gpa)
+{
+	return (uint64_t)(uintptr_t)guest_mem_ptr(&e->gm, gpa, 1);
+}
+
+static unsigned idx(uint64_t iova, unsigned level)
+{
+	return (unsigned)((iova >> (12 + 9 * (level - 1))) & 511);
+}
+
+/* PTE slot of iova at level (4-level tables), creating the tables above. */
+static uint64_t slot(struct env *e, uint64_t iova, unsigned level)
+{
+	uint64_t table = e->top;
+	for (unsigned l = 4; l > level; l--) {
+		uint64_t s = table + idx(iova, l) * 8u;
+		uint64_t v = rd64(e, s);
+		if ((v & 3) == 0) {
+			v = alloc_table(e) | RW;
+			wr64(e, s, v);
+		}
+		table = v & 0x000ffffffffff000ull;
+	}
+	return table + idx(iova, level) * 8u;
+}
+
+static void map(struct env *e, uint64_t iova, uint64_t gpa, unsigned level, uint64_t perm)
+{
+	wr64(e, slot(e, iova, level), gpa | perm | (level > 1 ? PS : 0));
+}
+
+static void te_on(struct env *e)
+{
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26 | 1u << 31);
+	assert_true(vtd_regs_translation_enabled(&e->v.regs));
+	/* Nothing was mapped since the setup's flush: TE on sends nothing. */
+	expect_none(e);
+}
+
+static int miss(struct env *e, uint64_t iova, uint8_t perm)
+{
+	struct iotlb_msg m = { .type = IOTLB_MISS, .iova = iova, .perm = perm };
+	return vtd_handle_miss(&e->v, &e->br, &m);
+}
+
+/* Queue one descriptor at the current tail (no IQT write). */
+static void queue(struct env *e, uint64_t q0, uint64_t q1)
+{
+	wr64(e, QBASE + e->qtail, q0);
+	wr64(e, QBASE + e->qtail + 8, q1);
+	e->qtail = (e->qtail + 16) % 4096;
+}
+
+static void queue_wait(struct env *e, uint32_t data)
+{
+	queue(e, (uint64_t)data << 32 | 1u << 5 | VTD_QI_WAIT, STATUS);
+}
+
+static void submit(struct env *e)
+{
+	reg_wr(e, VTD_REG_IQT, 8, e->qtail);
+	assert_int_equal(reg_rd(e, VTD_REG_IQH, 8), e->qtail);
+}
+
+static uint32_t status_word(struct env *e)
+{
+	uint32_t v;
+	assert_int_equal(guest_mem_read(&e->gm, STATUS, &v, 4), 0);
+	return v;
+}
+
+/* ------------------------------------------------------------- misses */
+
+static void test_identity_when_te_off(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(miss(e, 0x123456, VTD_PERM_W), 0);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	/* The 1 GiB window at 0 clipped to region A. */
+	assert_int_equal(m.iova, 0);
+	assert_int_equal(m.size, A_SIZE);
+	assert_int_equal(m.uaddr, host_of(e, 0));
+	assert_int_equal(m.perm, VTD_PERM_RW);
+	/* Region B: starts at B, never runs into the hole or past its end. */
+	assert_int_equal(miss(e, B_GPA + 0x3000, VTD_PERM_R), 0);
+	m = expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(m.iova, B_GPA);
+	assert_int_equal(m.size, B_SIZE);
+	assert_int_equal(m.uaddr, host_of(e, B_GPA));
+	/* The hole between A and B and addresses past RAM: nothing. */
+	assert_int_equal(miss(e, A_SIZE + 0x1000, VTD_PERM_R), -EFAULT);
+	assert_int_equal(miss(e, UINT64_MAX, VTD_PERM_R), -EFAULT);
+	expect_none(e);
+	assert_int_equal(e->br.st.unmappable, 2);
+	assert_int_equal(e->br.st.updates, 2);
+	assert_int_equal(e->br.st.bytes_mapped, A_SIZE + B_SIZE);
+}
+
+static void test_translated_extent_merged(void **state)
+{
+	struct env *e = *state;
+	for (unsigned i = 0; i < 4; i++)
+		map(e, 0x100000 + i * 0x1000ull, 0x800000 + i * 0x1000ull, 1, RW);
+	map(e, 0x104000, 0x900000, 1, RW); /* not contiguous: ends the extent */
+	te_on(e);
+	assert_int_equal(miss(e, 0x101345, VTD_PERM_R), 0);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	/* From the missed page forward, while the GPAs stay contiguous. */
+	assert_int_equal(m.iova, 0x101000);
+	assert_int_equal(m.size, 0x3000);
+	assert_int_equal(m.uaddr, host_of(e, 0x801000));
+	assert_int_equal(m.perm, VTD_PERM_RW); /* the full permission, not just R */
+	expect_none(e);
+	assert_int_equal(e->br.st.misses, 1);
+	assert_int_equal(e->br.st.updates, 1);
+	assert_int_equal(e->br.st.bytes_mapped, 0x3000);
+	uint64_t h = 0;
+	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
+		h += e->br.st.svc_hist[i];
+	assert_int_equal(h, 1);
+	assert_true(e->br.st.svc_ns_max <= e->br.st.svc_ns_sum);
+}
+
+static void test_translated_superpage(void **state)
+{
+	struct env *e = *state;
+	map(e, 0x40000000, 0x1000000, 2, 1); /* 2 MiB read-only at 16 MiB */
+	te_on(e);
+	assert_int_equal(miss(e, 0x40123000, VTD_PERM_R), 0);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(m.iova, 0x40000000);
+	assert_int_equal(m.size, 2 * MiB);
+	assert_int_equal(m.uaddr, host_of(e, 0x1000000));
+	assert_int_equal(m.perm, VTD_PERM_R);
+}
+
+static void test_fault_sends_nothing(void **state)
+{
+	struct env *e = *state;
+	map(e, 0x200000, 0x800000, 1, 1); /* read-only */
+	reg_wr(e, VTD_REG_FEADDR, 4, 0xfee00000);
+	te_on(e);
+	assert_int_equal(miss(e, 0x300000, VTD_PERM_R), -EFAULT); /* not mapped */
+	expect_none(e);
+	assert_int_equal(e->br.st.faults, 1);
+	assert_int_equal(e->nmsi, 1);
+	assert_int_equal(e->msi_addr, 0xfee00000);
+	assert_true(reg_rd(e, VTD_REG_FSTS, 4) & 2); /* PPF */
+	uint64_t hi = reg_rd(e, VTD_REG_FRCD + 8, 8);
+	assert_true(hi >> 63);                      /* F */
+	assert_int_equal((hi >> 32) & 0xff, VTD_FR_READ);
+	assert_int_equal(hi & 0xffff, RID);
+	assert_int_equal(reg_rd(e, VTD_REG_FRCD, 8), 0x300000);
+	/* Write to a read-only page: a write fault (T = 0). */
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_W), -EFAULT);
+	expect_none(e);
+	hi = reg_rd(e, VTD_REG_FRCD + 16 + 8, 8);
+	assert_int_equal((hi >> 32) & 0xff, VTD_FR_WRITE);
+	assert_false((hi >> 62) & 1);
+}
+
+static void test_hostile_misses(void **state)
+{
+	struct env *e = *state;
+	te_on(e);
+	/* IOVA beyond the 48-bit width. */
+	assert_int_equal(miss(e, 1ull << 50, VTD_PERM_R), -EFAULT);
+	uint64_t hi = reg_rd(e, VTD_REG_FRCD + 8, 8);
+	assert_int_equal((hi >> 32) & 0xff, VTD_FR_ADDR_WIDTH);
+	/* perm 0 and non-MISS types are refused before any walk. */
+	assert_int_equal(miss(e, 0x1000, VTD_PERM_NONE), -EINVAL);
+	assert_int_equal(miss(e, 0x1000, 7), -EINVAL);
+	struct iotlb_msg up = { .type = IOTLB_UPDATE, .iova = 0, .size = 1, .perm = 3 };
+	assert_int_equal(vtd_handle_miss(&e->v, &e->br, &up), -EINVAL);
+	assert_int_equal(e->br.st.bad_msgs, 3);
+	/* Page tables outside RAM. */
+	wr64(e, slot(e, 0x5000, 2), 0x80000000ull | RW); /* level-1 table at 2 GiB */
+	assert_int_equal(miss(e, 0x5000, VTD_PERM_R), -EFAULT);
+	hi = reg_rd(e, VTD_REG_FRCD + 16 + 8, 8);
+	assert_int_equal((hi >> 32) & 0xff, VTD_FR_PTE_ACCESS);
+	/* A leaf pointing at the MMIO hole: no fault, nothing mapped. */
+	map(e, 0x40000000, A_SIZE, 1, RW);
+	assert_int_equal(miss(e, 0x40000000, VTD_PERM_R), -EFAULT);
+	assert_int_equal(e->br.st.unmappable, 1);
+	/* Root table outside RAM. */
+	reg_wr(e, VTD_REG_RTADDR, 8, 0x7ffff000ull);
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26 | 1u << 31 | 1u << 30);
+	assert_int_equal(miss(e, 0x1000, VTD_PERM_R), -EFAULT);
+	hi = reg_rd(e, VTD_REG_FRCD + 32 + 8, 8);
+	assert_int_equal((hi >> 32) & 0xff, VTD_FR_ROOT_ACCESS);
+	/* SRTP asked for a flush, but nothing was mapped since TE on. */
+	expect_none(e);
+	assert_int_equal(e->br.st.updates, 0);
+}
+
+static void test_fpd_suppresses_record(void **state)
+{
+	struct env *e = *state;
+	uint64_t ctp = rd64(e, RTA) & ~0xfffull;
+	wr64(e, ctp + (RID & 0xff) * 16, e->top | 1 | 2); /* FPD */
+	te_on(e);
+	assert_int_equal(miss(e, 0x300000, VTD_PERM_R), -EFAULT);
+	assert_int_equal(e->br.st.faults, 1);
+	assert_false(reg_rd(e, VTD_REG_FSTS, 4) & 2);
+	assert_int_equal(e->nmsi, 0);
+}
+
+/* ------------------------------------------------------- invalidation */
+
+struct order_ctx {
+	struct env *e;
+	unsigned calls;
+};
+
+/* Stands in for vtd.c's dispatcher and checks the order at each call. */
+static void order_cb(void *opaque, const struct vtd_inval *inv)
+{
+	struct order_ctx *c = opaque;
+	c->calls++;
+	assert_int_equal(status_word(c->e), 0); /* the wait has not completed yet */
+	assert_int_equal(iotlb_bridge_invalidate(&c->e->br, inv), 1);
+	/* ... and the INVALIDATE is already on the wire when we return. */
+	expect_inval(c->e, 0x200000, 0x2000);
+}
+
+static void test_invalidate_before_wait_status(void **state)
+{
+	struct env *e = *state;
+	map(e, 0x200000, 0x800000, 1, RW);
+	map(e, 0x201000, 0x801000, 1, RW);
+	te_on(e);
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	assert_int_equal(expect_msg(e, IOTLB_UPDATE).size, 0x2000);
+	/* Unmap: clear the PTEs, then page-selective flush (AM 1) + wait. */
+	wr64(e, slot(e, 0x200000, 1), 0);
+	wr64(e, slot(e, 0x201000, 1), 0);
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x200000 | 1);
+	queue_wait(e, 2);
+	/* Drive the queue with a checking callback. */
+	struct order_ctx c = { .e = e };
+	pthread_mutex_lock(&e->v.lock);
+	e->v.regs.iqt = e->qtail; /* as an IQT write would latch it */
+	assert_int_equal(vtd_qi_process(&e->v.regs, &e->gm, order_cb, &c, NULL), 2);
+	pthread_mutex_unlock(&e->v.lock);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(status_word(e), 2);
+	/* The same through the real path: INVALIDATE and status both done. */
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x200000 | 1);
+	queue_wait(e, 3);
+	submit(e);
+	expect_inval(e, 0x200000, 0x2000);
+	assert_int_equal(status_word(e), 3);
+	/* A miss now faults and sends nothing. */
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), -EFAULT);
+	expect_none(e);
+}
+
+static void test_domain_selective(void **state)
+{
+	struct env *e = *state;
+	map(e, 0x200000, 0x800000, 1, RW);
+	te_on(e);
+	/* Nothing mapped since TE on: a domain flush sends nothing. */
+	queue(e, (uint64_t)DID << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	submit(e);
+	expect_none(e);
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	/* Another domain: not ours. */
+	queue(e, (uint64_t)(DID + 1) << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	queue(e, (uint64_t)(DID + 1) << 16 | 3u << 4 | VTD_QI_IOTLB, 0x200000);
+	submit(e);
+	expect_none(e);
+	/* Ours (as Linux's lazy flush queue does it): everything, once. */
+	queue(e, (uint64_t)DID << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	queue(e, (uint64_t)DID << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	queue_wait(e, 9);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	expect_none(e);
+	assert_int_equal(status_word(e), 9);
+	assert_int_equal(e->br.st.invalidates, 2); /* setup's SRTP + this one */
+}
+
+static void test_devtlb_and_hostile_ranges(void **state)
+{
+	struct env *e = *state;
+	te_on(e);
+	map(e, 0x200000, 0x800000, 1, RW);
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	/* Other SID: ignored. Ours, S=0: one page. S=1 with bit 12 set: 16 KiB. */
+	queue(e, (uint64_t)(RID + 1) << 32 | VTD_QI_DEVTLB, 0x200000);
+	queue(e, (uint64_t)RID << 32 | VTD_QI_DEVTLB, 0x200000);
+	queue(e, (uint64_t)RID << 32 | VTD_QI_DEVTLB, 0x201000 | 1);
+	/* Page flush with AM 18 at the top of the 64-bit space. */
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0xffffffffffe00000ull | 9);
+	submit(e);
+	expect_inval(e, 0x200000, 0x1000);
+	expect_inval(e, 0x200000, 0x4000);
+	/* Last byte 2^64 - 1: the size still fits (first > 0). */
+	expect_inval(e, 0xffffffffffe00000ull, 0x200000);
+	expect_none(e);
+	/* Huge AM (63, > MAMV) degrades to a domain flush: everything. */
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x1000 | 63);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	/* Device-TLB whose S-bit range covers 2^64 (Linux's full flush). */
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	queue(e, (uint64_t)RID << 32 | VTD_QI_DEVTLB, 0x7ffffffffffff000ull | 1);
+	queue_wait(e, 4);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	expect_none(e);
+	assert_int_equal(status_word(e), 4);
+}
+
+static void test_context_and_register_invalidation(void **state)
+{
+	struct env *e = *state;
+	map(e, 0x200000, 0x800000, 1, RW);
+	te_on(e);
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	/* Device-selective context-cache flush for another SID: still everything
+	 * (documented: context changes are rare, the flush is conservative). */
+	queue(e, (uint64_t)0x99 << 32 | (uint64_t)7 << 16 | 3u << 4 | VTD_QI_CC, 0);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	/* Register-based IOTLB flush with QI off. */
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 31);
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	reg_wr(e, VTD_REG_IVA, 8, 0x200000);
+	reg_wr(e, VTD_REG_IOTLB, 8, 1ull << 63 | 3ull << 60 | (uint64_t)DID << 32);
+	expect_inval(e, 0x200000, 0x1000);
+	reg_wr(e, VTD_REG_CCMD, 8, 1ull << 63 | 1ull << 61); /* global */
+	expect_inval(e, 0, UINT64_MAX);
+	expect_none(e);
+	/* Reset flushes (when something is mapped) and turns TE off. */
+	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	vtd_reset(&e->v);
+	expect_inval(e, 0, UINT64_MAX);
+	assert_false(vtd_regs_translation_enabled(&e->v.regs));
+	assert_int_equal(e->v.inval_by_kind[VTD_INVAL_CC_DEVICE], 1);
+	assert_int_equal(e->v.inval_by_kind[VTD_INVAL_IOTLB_PAGE], 1);
+}
+
+/* ------------------------------------------------------ fd service, v1 */
+
+static void test_service_fd_and_v1(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(e->br.wire, IOTLB_WIRE_V1_NATIVE);
+	uint8_t buf[IOTLB_WIRE_MAX];
+	struct iotlb_msg m = { .type = IOTLB_MISS, .iova = 0x5000, .perm = VTD_PERM_R };
+	int n = iotlb_encode(e->br.wire, &m, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(write(e->sv[1], buf, (size_t)n), n);
+	assert_int_equal(vtd_service_fd(&e->v, &e->br), 0);
+	struct iotlb_msg u = expect_msg(e, IOTLB_UPDATE); /* decoded as v1: right format */
+	assert_int_equal(u.iova, 0);
+	/* A truncated message and garbage are counted and dropped. */
+	assert_int_equal(write(e->sv[1], buf, 10), 10);
+	assert_int_equal(vtd_service_fd(&e->v, &e->br), 0);
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(write(e->sv[1], buf, (size_t)n), n);
+	assert_int_equal(vtd_service_fd(&e->v, &e->br), 0);
+	assert_int_equal(e->br.st.bad_msgs, 2);
+	expect_none(e);
+	/* End of file. */
+	assert_int_equal(shutdown(e->sv[1], SHUT_WR), 0);
+	assert_int_equal(vtd_service_fd(&e->v, &e->br), -EPIPE);
+}
+
+static void test_init_rejects(void **state)
+{
+	struct env *e = *state;
+	struct iotlb_bridge b;
+	assert_int_equal(iotlb_bridge_init(&b, 0, IOTLB_WIRE_V2, 0, &e->gm, &e->v.regs, 12288),
+			 -EINVAL);
+	assert_int_equal(iotlb_bridge_init(&b, 0, IOTLB_WIRE_V2, 0, &e->gm, &e->v.regs, 2048),
+			 -EINVAL);
+	assert_int_equal(iotlb_bridge_init(&b, 0, (enum iotlb_wire)9, 0, &e->gm, &e->v.regs, 0),
+			 -EINVAL);
+	assert_int_equal(iotlb_bridge_init(&b, 0, IOTLB_WIRE_V2, 0, NULL, &e->v.regs, 0), -EINVAL);
+	/* A bridge of another unit, and a full table. */
+	struct vtd other;
+	assert_int_equal(vtd_init(&other, &e->gm, false, NULL, NULL), 0);
+	assert_int_equal(vtd_add_bridge(&other, &e->br), -EINVAL);
+	for (unsigned i = 1; i < VTD_MAX_BRIDGES; i++)
+		assert_int_equal(vtd_add_bridge(&e->v, &e->br), 0);
+	assert_int_equal(vtd_add_bridge(&e->v, &e->br), -ENOSPC);
+	vtd_destroy(&other);
+}
+
+static void test_small_max_len(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(iotlb_bridge_init(&e->br, e->sv[0], IOTLB_WIRE_V2, RID, &e->gm,
+					   &e->v.regs, 0x4000), 0);
+	for (unsigned i = 0; i < 8; i++)
+		map(e, 0x100000 + i * 0x1000ull, 0x800000 + i * 0x1000ull, 1, RW);
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26 | 1u << 31);
+	expect_inval(e, 0, UINT64_MAX); /* a fresh bridge starts "unknown" */
+	assert_int_equal(miss(e, 0x105000, VTD_PERM_R), 0);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	assert_true(m.iova <= 0x105000 && 0x105000 - m.iova < m.size);
+	assert_true(m.size <= 0x4000);
+	assert_int_equal(m.uaddr, host_of(e, 0x800000 + (m.iova - 0x100000)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identity_when_te_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_translated_extent_merged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_translated_superpage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_sends_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_misses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fpd_suppresses_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalidate_before_wait_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_domain_selective, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devtlb_and_hostile_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_and_register_invalidation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_service_fd_and_v1, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(test_init_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_max_len, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

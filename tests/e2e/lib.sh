@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Helpers shared by the end-to-end scripts (sourced, not run).
+#
+# A check is a function that returns 0 on success, or prints why it failed
+# and returns non-zero. run_check runs it and records one PASS/FAIL line:
+#
+#   check_foo() { [ -f x ] || { echo "x missing"; return 1; }; }
+#   run_check foo-name check_foo [ARGS...]
+#
+# Results go to stdout and, when E2E_RESULTS names a file, are appended
+# there too (that is how checks run inside L1 report back). e2e_summary
+# prints the final "e2e: N passed, M failed" line.
+
+E2E_PASSED=0
+E2E_FAILED=0
+
+e2e_record() {
+	echo "$1"
+	if [ -n "${E2E_RESULTS:-}" ]; then
+		echo "$1" >>"$E2E_RESULTS"
+	fi
+}
+
+pass() {
+	E2E_PASSED=$((E2E_PASSED + 1))
+	e2e_record "PASS $1"
+}
+
+fail() {
+	E2E_FAILED=$((E2E_FAILED + 1))
+	e2e_record "FAIL $1: $2"
+}
+
+# run_check NAME FUNC [ARGS...]
+run_check() {
+	local name=$1 why
+	shift
+	if why=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "$(printf '%s\n' "$why" | tail -n 1)"
+		# Earlier lines of the reason (e.g. a console tail) help debugging.
+		printf '%s\n' "$why" | head -n -1 | sed 's/^/    /'
+	fi
+}
+
+# e2e_summary [LABEL]: LABEL defaults to "e2e"; only tests/e2e/run.sh
+# prints the final "e2e: ..." line, so a partial run uses another label.
+e2e_summary() {
+	echo "${1:-e2e}: $E2E_PASSED passed, $E2E_FAILED failed"
+	[ "$E2E_FAILED" -eq 0 ]
+}
+
+# The value of a "KEY=value" marker line in a console log (CRs stripped).
+marker_value() {
+	tr -d '\r' <"$2" | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# Whether a marker line is present in a console log.
+has_marker() {
+	tr -d '\r' <"$2" | grep -qx "$1"
+}

@@ -1,0 +1,160 @@
+#!/bin/bash
+# End-to-end tests of build/vmm.
+#  1. Bad input, on this machine (no KVM needed): each case must end with
+#     exit status 2, exactly one line on stderr naming the problem, no core.
+#  2. Guest boots (tests/e2e/in-l1.sh), all in ONE boot of the nested test
+#     bed, or directly when this machine's /dev/kvm can boot guests.
+# Prints one PASS/FAIL line per check and ends with
+# "e2e: N passed, M failed"; exits non-zero when a check failed.
+#
+# To add a check: a bad-input case is one bad_input line below; a check that
+# boots a guest goes into tests/e2e/in-l1.sh.
+#   E2E_MONITOR=qemu   run the in-L1 checks with Debian's QEMU instead of
+#                      build/vmm (validates the checks and the test bed)
+#   E2E_SKIP_L1=1      only the bad-input checks
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../testbed/common.sh
+. "$ROOT/tests/testbed/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+cd "$ROOT"
+
+VMM=${E2E_VMM:-$ROOT/build/vmm}
+MONITOR=${E2E_MONITOR:-vmm}
+if [ "$MONITOR" = vmm ]; then
+	[ -x "$VMM" ] || die "$VMM not built; run 'make' first"
+fi
+"$TBSRC/setup-deps.sh"
+"$TBSRC/fetch-kernel.sh" >/dev/null
+"$TBSRC/build-guest-initrd.sh"
+KERNEL=$TESTBED/vmlinuz
+INITRD=$TESTBED/guest.cpio.gz
+
+mkdir -p build/e2e
+# Keep the 10 newest earlier result folders.
+find build/e2e -mindepth 1 -maxdepth 1 -type d -name 'run.*' -printf '%T@ %p\n' |
+	sort -n | head -n -10 | cut -d' ' -f2- | while IFS= read -r old; do rm -rf "$old"; done
+OUT=$(mktemp -d "$ROOT/build/e2e/run.XXXXXX")
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# Results of the checks run here; in-l1.sh writes $OUT/in-l1.results.
+export E2E_RESULTS=$OUT/host.results
+: >"$E2E_RESULTS"
+
+# ---- 1. bad input -------------------------------------------------------
+
+# check_bad_input KEYWORD [VAR=value...] -- VMM-ARGS...: the vmm must exit
+# with status 2 and print one stderr line that contains KEYWORD (case
+# insensitive), so the error is about the right thing (arguments and files
+# must be checked before /dev/kvm is opened, since this machine has none).
+check_bad_input() {
+	local kw=$1 rc=0 lines dir
+	shift
+	local envs=()
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	dir=$(mktemp -d "$TMP/case.XXXXXX")
+	# A fresh cwd, so a core dump would show up as ./core*.
+	(cd "$dir" && env ${envs[@]+"${envs[@]}"} ${AS_USER:+$AS_USER} "$VMM" "$@" \
+		</dev/null >"$dir/stdout" 2>"$dir/stderr") || rc=$?
+	if [ "$rc" -gt 128 ]; then
+		echo "killed by signal $((rc - 128))"
+		return 1
+	fi
+	if compgen -G "$dir/core*" >/dev/null; then
+		echo "left a core file"
+		return 1
+	fi
+	[ "$rc" -eq 2 ] || { echo "exit status $rc, expected 2"; return 1; }
+	lines=$(awk 'END { print NR }' "$dir/stderr")
+	[ "$lines" -eq 1 ] || { sed 's/^/stderr: /' "$dir/stderr" | head -n 5; echo "$lines stderr lines, expected 1"; return 1; }
+	grep -qiF -- "$kw" "$dir/stderr" || { echo "stderr '$(cat "$dir/stderr")' does not mention '$kw'"; return 1; }
+}
+
+bad_input() { # NAME KEYWORD [VAR=value...] -- VMM-ARGS...
+	local name=$1
+	shift
+	run_check "bad input: $name" check_bad_input "$@"
+}
+
+# A valid command line; each case breaks one thing.
+good=(--initrd "$INITRD" --cmdline "console=ttyS0" --cpus 1)
+
+bad_input_cases() {
+	local nokern=$TMP/no-such-bzImage unreadable=$TMP/unreadable-bzImage
+	local random=$TMP/random-bytes empty=$TMP/empty
+	cp "$KERNEL" "$unreadable"
+	chmod 000 "$unreadable"
+	head -c 65536 /dev/urandom >"$random"
+	: >"$empty"
+
+	bad_input "missing kernel file" "$nokern" -- run --kernel "$nokern" "${good[@]}" --memory 512M
+	# root reads mode-000 files anyway: run that case as nobody.
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod 755 "$TMP"
+		local nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		if $nobody test -x "$VMM"; then
+			AS_USER=$nobody \
+				bad_input "unreadable kernel" "$unreadable" -- run --kernel "$unreadable" "${good[@]}" --memory 512M
+		else
+			echo "SKIP bad input: unreadable kernel (user nobody cannot run $VMM)"
+		fi
+	else
+		bad_input "unreadable kernel" "$unreadable" -- run --kernel "$unreadable" "${good[@]}" --memory 512M
+	fi
+	bad_input "kernel is a directory" "$TMP" -- run --kernel "$TMP" "${good[@]}" --memory 512M
+	bad_input "kernel is /bin/true" /bin/true -- run --kernel /bin/true "${good[@]}" --memory 512M
+	bad_input "kernel is random bytes" "$random" -- run --kernel "$random" "${good[@]}" --memory 512M
+	bad_input "kernel is empty" "$empty" -- run --kernel "$empty" "${good[@]}" --memory 512M
+	bad_input "--memory 1K" memory -- run --kernel "$KERNEL" "${good[@]}" --memory 1K
+	bad_input "--memory abc" memory -- run --kernel "$KERNEL" "${good[@]}" --memory abc
+	bad_input "unknown option" --no-such-option -- run --kernel "$KERNEL" "${good[@]}" --memory 512M --no-such-option
+	bad_input "missing /dev/kvm" /nonexistent VMM_KVM_DEVICE=/nonexistent -- run --kernel "$KERNEL" "${good[@]}" --memory 512M
+}
+
+# ---- 2. guest boots ------------------------------------------------------
+
+guest_cases() {
+	local rc=0 results=$OUT/in-l1.results line
+	local rel=${OUT#"$ROOT"/}
+	if [ "$MONITOR" = vmm ] && host_kvm_usable; then
+		log "running the guest checks with this machine's /dev/kvm"
+		E2E_MONITOR=$MONITOR E2E_VMM=$VMM E2E_KERNEL=$KERNEL E2E_INITRD=$INITRD \
+			"$ROOT/tests/e2e/in-l1.sh" "$OUT" || rc=$?
+	else
+		log "running the guest checks inside the nested test bed"
+		"$TBSRC/run-in-l1.sh" "E2E_MONITOR=$MONITOR E2E_VMM=$(printf %q "$VMM")" \
+			"E2E_KERNEL=$(printf %q "$KERNEL") E2E_INITRD=$(printf %q "$INITRD")" \
+			"tests/e2e/in-l1.sh $(printf %q "$rel")" || rc=$?
+	fi
+	# Count what in-l1.sh recorded (the console is only for people).
+	if [ -s "$results" ]; then
+		while IFS= read -r line; do
+			case $line in
+			PASS*) E2E_PASSED=$((E2E_PASSED + 1)) ;;
+			FAIL*) E2E_FAILED=$((E2E_FAILED + 1)) ;;
+			esac
+		done <"$results"
+	fi
+	if [ ! -s "$results" ] || { [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$results"; }; then
+		E2E_RESULTS=$OUT/host.results fail "guest checks" "in-l1.sh reported no results or failed (status $rc); see the run-in-l1.sh console log named above"
+	fi
+}
+
+if [ "$MONITOR" = vmm ]; then
+	bad_input_cases
+fi
+if [ "${E2E_SKIP_L1:-0}" != 1 ]; then
+	guest_cases
+fi
+
+echo "---- e2e results (details and guest consoles in ${OUT#"$ROOT"/}) ----"
+cat "$OUT/host.results"
+if [ -f "$OUT/in-l1.results" ]; then
+	cat "$OUT/in-l1.results"
+fi
+e2e_summary e2e

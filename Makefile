@@ -107,6 +107,18 @@ run: deps all
 bench: deps all
 	@tests/bench/run.sh
 
+# The vhost IOTLB probe (tests/iotlb-probe): the same codec built as a static
+# 32-bit and 64-bit program; run both in the test bed with
+# tests/testbed/run-in-l1.sh tests/e2e/probe-in-l1.sh (needs gcc-multilib).
+PROBE_SRCS := tests/iotlb-probe/probe.c iommu/iotlb_codec.c
+.PHONY: probe32
+probe32: $(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64
+
+$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64: $(BUILD)/iotlb-probe%: $(PROBE_SRCS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) -m$* -static $(CFLAGS) -o $@ $(PROBE_SRCS)
+
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm

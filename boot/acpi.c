@@ -1,7 +1,7 @@
 /*
  * acpi.c - acpi_build(): the table allocator, the DSDT copy, the XSDT and
- * the RSDP. FADT, MADT and MCFG live in acpi_fadt.c, acpi_madt.c and
- * acpi_mcfg.c.
+ * the RSDP. FADT, MADT, MCFG and DMAR live in acpi_fadt.c, acpi_madt.c,
+ * acpi_mcfg.c and acpi_dmar.c.
  *
  * Order matters only for the pointers: tables are written first, the XSDT
  * once it knows all of them, the RSDP last (it points at the XSDT). The
@@ -9,6 +9,7 @@
  * table from an earlier attempt can be found by the guest's scan.
  */
 #include "acpi.h"
+#include "acpi_dmar.h"
 
 #include <errno.h>
 #include <string.h>
@@ -198,6 +199,9 @@ int acpi_build(const struct guest_mem *gm, const struct acpi_config *cfg, uint64
 		ret = acpi_build_madt(&b, cfg);
 	if (ret == 0)
 		ret = acpi_build_mcfg(&b);
+	/* Only with a VT-d: without one, a DMAR would send Linux to an empty register page. */
+	if (ret == 0 && cfg->iommu)
+		ret = acpi_build_dmar(&b, BOOT_VTD_GPA);
 	/* New tables go here, before the XSDT that lists them. */
 	if (ret == 0)
 		ret = acpi_build_xsdt(&b, &xsdt);

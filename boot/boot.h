@@ -13,6 +13,7 @@
 #ifndef BOOT_BOOT_H
 #define BOOT_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -147,6 +148,7 @@ struct acpi_config {
 	unsigned ncpus;          /* one LAPIC entry each, APIC ids 0..ncpus-1 */
 	uint64_t ioapic_gpa;     /* BOOT_IOAPIC_GPA */
 	uint16_t pm_port;        /* HW-reduced sleep control (+0), status (+1), reset (+2) */
+	bool iommu;              /* add a DMAR for the VT-d at BOOT_VTD_GPA (acpi_dmar.h) */
 };
 
 #define ACPI_SLEEP_CONTROL_OFF 0
@@ -158,7 +160,8 @@ struct acpi_config {
 /*
  * Build RSDP (at BOOT_ACPI_GPA), XSDT, FADT (HW_REDUCED_ACPI, sleep and
  * reset registers at cfg->pm_port), DSDT, MADT and MCFG (ECAM for bus 0 at
- * BOOT_PCI_ECAM_GPA) in [BOOT_ACPI_GPA, BOOT_ACPI_END). *rsdp_gpa receives the RSDP address.
+ * BOOT_PCI_ECAM_GPA), and with cfg->iommu a DMAR (one DRHD at BOOT_VTD_GPA)
+ * in [BOOT_ACPI_GPA, BOOT_ACPI_END). *rsdp_gpa receives the RSDP address.
  */
 int acpi_build(const struct guest_mem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa);
 

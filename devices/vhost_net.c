@@ -21,6 +21,7 @@
 #define F_GUEST_TSO4           7
 #define F_GUEST_TSO6           8
 #define F_GUEST_ECN            9
+#define F_VERSION_1            32
 #define F_ACCESS_PLATFORM      33
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -115,6 +116,39 @@ int vhost_net_open(struct vhost_net *vn, const struct guest_mem *gm, int tap_fd,
 	return 0;
 }
 
+int vhost_net_enable_iotlb(struct vhost_net *vn, vhost_net_prefill_fn prefill, void *opaque,
+			   bool *v2, char *err, size_t errlen)
+{
+	if (!(vn->features & (1ULL << F_ACCESS_PLATFORM)))
+		return fail(err, errlen, -EOPNOTSUPP,
+			    "this kernel's vhost-net has no IOTLB (VHOST_GET_FEATURES 0x%llx lacks "
+			    "VIRTIO_F_ACCESS_PLATFORM, bit 33; Linux >= 4.14 has it): use iommu=off",
+			    (unsigned long long)vn->features);
+	/*
+	 * v2 has one layout on every ABI; v1 (struct vhost_msg) is the
+	 * kernel's native layout, which this build only matches when it has
+	 * the kernel's word size (vhost has no compat path for it).
+	 */
+	bool use_v2 = vn->backend_features & (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2);
+	if (use_v2) {
+		uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
+		if (ioctl(vn->vhost_fd, VHOST_SET_BACKEND_FEATURES, &bf) < 0)
+			return fail(err, errlen, -errno, "VHOST_SET_BACKEND_FEATURES (IOTLB_MSG_V2): %s",
+				    strerror(errno));
+	}
+	/* Creates vhost's device IOTLB (emptied again by every later SET_FEATURES). */
+	uint64_t f = vn->features & ((1ULL << F_ACCESS_PLATFORM) | (1ULL << F_VERSION_1));
+	if (ioctl(vn->vhost_fd, VHOST_SET_FEATURES, &f) < 0)
+		return fail(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx (ACCESS_PLATFORM): %s",
+			    (unsigned long long)f, strerror(errno));
+	vn->iotlb = true;
+	vn->iotlb_v2 = use_v2;
+	vn->prefill = prefill;
+	vn->prefill_opaque = opaque;
+	*v2 = use_v2;
+	return 0;
+}
+
 /*
  * Without ACCESS_PLATFORM vhost wants the rings' host virtual addresses;
  * a ring the guest placed outside RAM is refused here, never handed on.
@@ -139,6 +173,9 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 	if (vn->running)
 		vhost_net_stop(vn);
 	bool iova = features & (1ULL << F_ACCESS_PLATFORM);
+	/* Without the device IOTLB vhost would take IOVAs for host addresses. */
+	if (iova && !vn->iotlb)
+		return fail(err, errlen, -EINVAL, "ACCESS_PLATFORM without an IOMMU");
 	/* Device-level bits (CSUM, TSO, MAC) concern the TAP, not vhost. */
 	uint64_t vf = features & vn->features;
 	if (ioctl(vn->vhost_fd, VHOST_SET_FEATURES, &vf) < 0)
@@ -167,11 +204,24 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 			return fail(err, errlen, -errno, "queue %u: vhost ring setup: %s", i,
 				    strerror(errno));
 	}
+	/*
+	 * IOVAs: SET_FEATURES above gave vhost a new, empty IOTLB, and
+	 * SET_BACKEND touches the used ring at once (see vhost_net.h).
+	 */
+	for (unsigned i = 0; iova && vn->prefill && i < VHOST_NET_QUEUES; i++) {
+		uint64_t n = q[i].size;
+		vn->prefill(vn->prefill_opaque, q[i].device, 6 + 8 * n);
+		vn->prefill(vn->prefill_opaque, q[i].driver, 6 + 2 * n);
+		vn->prefill(vn->prefill_opaque, q[i].desc, 16 * n);
+	}
 	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
 		struct vhost_vring_file be = { .index = i, .fd = vn->tap_fd };
 		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) < 0)
-			return fail(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s", i,
-				    strerror(errno));
+			return fail(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s%s", i,
+				    strerror(errno),
+				    iova && errno == EFAULT
+					    ? " (the used ring's IOVA has no translation: not mapped by the guest?)"
+					    : "");
 	}
 	vn->running = true;
 	return 0;

@@ -64,11 +64,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	char msg[512];
-	int status = vm_create(&vm, &cfg, msg, sizeof(msg));
+	struct vm_images img;
+	int status = vm_read_images(&img, &cfg, msg, sizeof(msg));
+	if (status) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		config_free(&cfg);
+		return status;
+	}
+	status = vm_create(&vm, &cfg, msg, sizeof(msg));
 	vm.stats.created_ns = now_ns();
 	if (status == 0)
-		status = vm_load(&vm, msg, sizeof(msg));
+		status = vm_load(&vm, &img, msg, sizeof(msg));
 	vm.stats.loaded_ns = now_ns();
+	/* The guest has its copies now. */
+	vm_free_images(&img);
 	if (status == 0)
 		status = vm_start(&vm, msg, sizeof(msg));
 	if (status == 0) {

@@ -169,7 +169,44 @@ static void net_bar_moved(void *opaque, uint64_t old_addr, uint64_t new_addr)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* Behind the VT-d the driver must use IOVAs: refuse FEATURES_OK without ACCESS_PLATFORM. */
+static bool net_validate_features(void *opaque, uint64_t features)
+{
+	struct net_dev *n = opaque;
+	if (n->iommu && !(features & BIT(VIRTIO_F_ACCESS_PLATFORM))) {
+		fprintf(stderr,
+			"vmm: net%u: the driver did not accept VIRTIO_F_ACCESS_PLATFORM; the device "
+			"is behind the VT-d (iommu=on) and cannot work without it\n",
+			n->index);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * vhost_net_start's ring prefill: a synthetic miss for the first and the
+ * last page of [iova, iova + len), answered like a real one (walk + UPDATE
+ * under vtd.lock; counted as a miss). Asks for read only: the UPDATE
+ * carries the mapping's full permission anyway, and a ring the guest did
+ * not map faults as it would on first use. Called on the vCPU thread that
+ * started the device, virtio device lock held, net->lock not held.
+ */
+static void net_prefill(void *opaque, uint64_t iova, uint64_t len)
+{
+	struct net_dev *n = opaque;
+	if (len == 0 || iova > UINT64_MAX - (len - 1))
+		return;
+	uint64_t last = iova + (len - 1);
+	struct iotlb_msg m = { .type = IOTLB_MISS, .iova = iova, .perm = VTD_PERM_R };
+	(void)vtd_handle_miss(n->vm->vtd, &n->bridge, &m); /* failures are counted there */
+	if ((last >> 12) != (iova >> 12)) {
+		m.iova = last;
+		(void)vtd_handle_miss(n->vm->vtd, &n->bridge, &m);
+	}
+}
+
 static const struct virtio_pci_ops net_ops = {
+	.validate_features = net_validate_features,
 	.start = net_start,
 	.stop = net_stop,
 	.notify = net_notify,
@@ -177,6 +214,33 @@ static const struct virtio_pci_ops net_ops = {
 	.msix_signal = net_msix_signal,
 	.bar_moved = net_bar_moved,
 };
+
+/*
+ * iommu=on: vhost's device IOTLB, the message format, and the bridge that
+ * answers this device's misses (requester id 00:(1 + index).0).
+ */
+static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
+{
+	char why[200];
+	bool v2 = false;
+	if (n->vm->vtd == NULL) /* vm_create makes it when any net has iommu=on */
+		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: iommu=on but no VT-d", n->index);
+	int rc = vhost_net_enable_iotlb(&n->vhost, net_prefill, n, &v2, why, sizeof(why));
+	if (rc < 0)
+		return fail(err, errlen, rc == -EOPNOTSUPP ? VMM_EXIT_USAGE : VMM_EXIT_ERROR,
+			    "net%u: iommu=on: %s", n->index, why);
+	uint16_t rid = (uint16_t)PCI_DEVFN(1 + n->index, 0); /* bus 0 */
+	rc = iotlb_bridge_init(&n->bridge, n->vhost.vhost_fd,
+			       v2 ? IOTLB_WIRE_V2 : IOTLB_WIRE_V1_NATIVE, rid, &n->vm->mem,
+			       &n->vm->vtd->regs, 0);
+	if (rc == 0)
+		rc = vtd_add_bridge(n->vm->vtd, &n->bridge);
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: IOTLB bridge: %s", n->index,
+			    strerror(-rc));
+	n->iommu = true;
+	return 0;
+}
 
 int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct net_config *cfg,
 	       char *err, size_t errlen)
@@ -195,16 +259,16 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 			return fail(err, errlen, VMM_EXIT_ERROR, "net%u: eventfd: %s", index,
 				    strerror(errno));
 	}
-	if (cfg->iommu)
-		return fail(err, errlen, VMM_EXIT_USAGE,
-			    "--net %s: iommu=on is not supported yet (the VT-d model is not wired)",
-			    cfg->tap);
-
 	int tap = tap_open(cfg->tap, err, errlen);
 	if (tap < 0)
 		return VMM_EXIT_USAGE;
 	if (vhost_net_open(&n->vhost, &vm->mem, tap, err, errlen) < 0)
 		return VMM_EXIT_USAGE;
+	if (cfg->iommu) {
+		int st = net_attach_vtd(n, err, errlen);
+		if (st)
+			return st;
+	}
 	if (kvm_irq_alloc(&vm->irq, NET_VECTORS, &n->gsi_base) < 0)
 		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: out of interrupt routes", index);
 
@@ -219,7 +283,7 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 		.device_id = VIRTIO_ID_NET,
 		.class_code = VIRTIO_PCI_CLASS_NET,
 		.features = net_offered_features(n->vhost.features),
-		.iommu_platform = false,
+		.iommu_platform = cfg->iommu,
 		.num_queues = VHOST_NET_QUEUES,
 		.queue_max_size = NET_QUEUE_SIZE,
 		.config = config,

@@ -6,10 +6,32 @@
  * reach the guest through irqfds on MSI routes. The VMM sees only control
  * traffic (common config, MSI-X table writes).
  *
- * Locks, in order: PCI bus lock -> virtio device lock -> net->lock.
+ * Behind the VT-d (iommu=on): the device offers VIRTIO_F_ACCESS_PLATFORM
+ * and refuses FEATURES_OK without it, so its rings and buffers are IOVAs.
+ * vhost asks for their translations on its fd (IOTLB MISS); the event loop
+ * answers them through net->bridge (vtd_service_fd), and the guest's
+ * invalidations reach vhost through the same bridge from the vCPU that
+ * writes the VT-d registers. The requester id is bus 0, devfn
+ * PCI_DEVFN(1 + index, 0): where net_create puts the device.
+ *
+ * Locks, in order:
+ *   PCI bus lock -> virtio device lock -> net->lock
+ *   PCI bus lock -> virtio device lock -> vtd.lock
  * net->lock guards the doorbell registration (BAR address, started flag),
  * which start/stop (device lock held) and bar_moved (bus lock held only)
- * both change.
+ * both change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
+ *   - on a vCPU thread by VT-d register accesses (no other lock held; the
+ *     INVALIDATE writes on the vhost fd and the fault/completion MSI ioctl
+ *     happen under it),
+ *   - on the event-loop thread by vtd_service_fd (no other lock held; the
+ *     UPDATE write happens under it),
+ *   - on a vCPU thread by net_start's ring prefill, under the virtio device
+ *     lock, with net->lock NOT held.
+ * Nothing runs under vtd.lock that takes a PCI, virtio or net lock (the
+ * VT-d's callbacks are a write() on a vhost fd and KVM_SIGNAL_MSI), so
+ * there is no inversion. vhost itself never waits for user space: a miss
+ * is queued and the ring stalls, so a vCPU holding vtd.lock while vhost
+ * holds its own mutexes cannot deadlock either.
  */
 #ifndef VMM_NET_H
 #define VMM_NET_H
@@ -20,6 +42,7 @@
 
 #include "../devices/vhost_net.h"
 #include "../devices/virtio_pci.h"
+#include "../iommu/iommu.h"
 #include "config.h"
 
 #define NET_QUEUE_SIZE  256
@@ -41,6 +64,11 @@ struct net_dev {
 	uint32_t gsi_base;          /* vector v routes through gsi_base + v */
 	int irqfd_gsi[VHOST_NET_QUEUES]; /* bound GSI per queue, -1: none */
 	struct { uint64_t addr; uint32_t data; } vec[NET_VECTORS];
+	/* iommu=on only: */
+	bool iommu;
+	struct iotlb_bridge bridge; /* on vhost.vhost_fd, attached to vm->vtd */
+	/* Event-loop thread only: what it already logged, so a guest cannot flood stderr. */
+	unsigned iotlb_logged;
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * stats.c - the counters behind `--stats FILE` (JSON, read by the
- * benchmarks) and the VMM's own memory footprint.
+ * benchmarks) and the VMM's own memory footprint. The VT-d / IOTLB part
+ * is in stats_iommu.c.
  */
 #include "vm.h"
 
@@ -60,13 +61,19 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		"  \"startup_breakdown_us\": { \"create\": %" PRIu64 ", \"load\": %" PRIu64 " },\n"
 		"  \"rss_outside_guest_kib\": %ld,\n"
 		"  \"exits\": { \"io\": %" PRIu64 ", \"mmio\": %" PRIu64 ", \"other\": %" PRIu64 " },\n"
-		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }\n"
-		"}\n",
+		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }",
 		vm->exit_status, vm->exit_message, vm->ncpus, vm->ram_size,
 		first ? (first - vm->stats.start_ns) / 1000 : 0,
 		(vm->stats.created_ns - vm->stats.start_ns) / 1000,
 		(vm->stats.loaded_ns - vm->stats.created_ns) / 1000, rss_outside_guest_kib(vm),
 		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->pio.unclaimed,
 		vm->mmio.unclaimed);
+	/* Only with a VT-d (some --net iommu=on): stats_iommu.c. */
+	if (vm->vtd) {
+		fprintf(f, ",\n  \"iommu\": {\n");
+		vm_write_iommu_json(f, vm, "    ");
+		fprintf(f, "  }");
+	}
+	fprintf(f, "\n}\n");
 	return fclose(f) == 0 ? 0 : -errno;
 }

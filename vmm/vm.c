@@ -13,7 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../boot/acpi_dmar.h"
 #include "../boot/boot.h"
+#include "../iommu/iommu.h"
 #include "net.h"
 
 static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
@@ -57,6 +59,73 @@ static void power_event(void *opaque, enum power_event ev)
 		vm_request_stop(vm, VMM_EXIT_POWEROFF, "guest powered off");
 	else if (ev == POWER_RESET)
 		vm_request_stop(vm, VMM_EXIT_REBOOT, "guest requested a reboot");
+}
+
+/*
+ * The VT-d register page. KVM hands MMIO of 1, 2, 4 or 8 bytes; the model
+ * takes naturally aligned 4- and 8-byte accesses only (what Linux does,
+ * through readl/readq/writel/writeq, also via early_ioremap). Anything
+ * else reads as 0 and writes nothing: the model refuses it, and a guest
+ * that does it gets no effect rather than a crash.
+ */
+static void vtd_io_read(void *opaque, uint64_t off, uint8_t *data, unsigned len)
+{
+	uint64_t val = 0;
+	if (vtd_mmio_read(opaque, off, len, &val) < 0)
+		val = 0;
+	memcpy(data, &val, len <= sizeof(val) ? len : sizeof(val));
+}
+
+static void vtd_io_write(void *opaque, uint64_t off, const uint8_t *data, unsigned len)
+{
+	uint64_t val = 0;
+	memcpy(&val, data, len <= sizeof(val) ? len : sizeof(val));
+	(void)vtd_mmio_write(opaque, off, len, val);
+}
+
+static const struct io_ops vtd_io_ops = { .read = vtd_io_read, .write = vtd_io_write };
+
+/*
+ * Fault and invalidation-completion events. Runs with vtd.lock held (on a
+ * vCPU thread for register writes, on the event loop for a recorded
+ * fault): one ioctl, no lock taken, nothing that calls back into the VT-d.
+ */
+static void vtd_msi_kvm(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	int rc = kvm_irq_signal_msi(vm->vm_fd, addr, data);
+	if (rc < 0)
+		fprintf(stderr, "vmm: VT-d MSI 0x%llx/0x%x: %s\n", (unsigned long long)addr, data,
+			strerror(-rc));
+}
+
+/*
+ * With any iommu=on net: the VT-d and its register page. Before the nets
+ * (they attach their bridges to it) and before any vCPU runs: Linux reads
+ * CAP/ECAP through early_ioremap long before it probes PCI.
+ */
+static int vm_create_vtd(struct vm *vm, char *err, size_t errlen)
+{
+	bool want = false;
+	for (unsigned i = 0; i < vm->cfg->nnets; i++)
+		want |= vm->cfg->net[i].iommu;
+	if (!want)
+		return 0;
+	vm->vtd = calloc(1, sizeof(*vm->vtd));
+	if (vm->vtd == NULL)
+		return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+	/* Kernel vhost is miss-driven: it needs unmaps, not maps, so no caching mode. */
+	int rc = vtd_init(vm->vtd, &vm->mem, false, vtd_msi_kvm, vm);
+	if (rc < 0) {
+		free(vm->vtd);
+		vm->vtd = NULL;
+		return fail(err, errlen, VMM_EXIT_ERROR, "VT-d: %s", strerror(-rc));
+	}
+	rc = io_bus_register(&vm->mmio, BOOT_VTD_GPA, VTD_REGS_SIZE, &vtd_io_ops, vm->vtd, "vt-d");
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "VT-d registers at 0x%llx: %s",
+			    (unsigned long long)BOOT_VTD_GPA, strerror(-rc));
+	return 0;
 }
 
 static int vm_map_ram(struct vm *vm, char *err, size_t errlen)
@@ -137,6 +206,9 @@ static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
 		return fail(err, errlen, VMM_EXIT_ERROR, "PCI bus: %s", strerror(-rc));
 	vm->pci_ready = true;
 	kvm_irq_init(&vm->irq, vm->vm_fd);
+	rc = vm_create_vtd(vm, err, errlen);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < vm->cfg->nnets; i++) {
 		vm->net[i] = calloc(1, sizeof(*vm->net[i]));
 		if (vm->net[i] == NULL)
@@ -270,9 +342,18 @@ void vm_destroy(struct vm *vm)
 			close(v->fd);
 	}
 	/* vCPUs are gone: nothing can touch the devices any more. */
+	/* The counters are final now; a VM that never ran has none worth a line. */
+	if (vm->vtd && __atomic_load_n(&vm->stats.first_run_ns, __ATOMIC_RELAXED))
+		vm_print_iommu_summary(vm);
 	for (unsigned i = 0; i < vm->nnets; i++) {
 		net_destroy(vm->net[i]);
 		free(vm->net[i]);
+	}
+	/* After the nets: their bridges were attached to it. */
+	if (vm->vtd) {
+		vtd_destroy(vm->vtd);
+		free(vm->vtd);
+		vm->vtd = NULL;
 	}
 	if (vm->pci_ready)
 		pci_bus_destroy(&vm->pci);

@@ -2,6 +2,7 @@
  * vm.h - the VM and its vCPUs: the edge of the VMM where KVM ioctls live.
  *
  * Lifecycle, driven by main():
+ *   vm_read_images()  read and check the kernel and initrd files;
  *   vm_create()  open /dev/kvm, create the VM, in-kernel irqchip, guest RAM,
  *                and wire the devices onto the PIO/MMIO buses;
  *   vm_load()    kernel, initrd, ACPI tables and boot_params into guest RAM
@@ -31,7 +32,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "../boot/boot.h"
 #include "../devices/devices.h"
 #include "../devices/pci.h"
 #include "config.h"
@@ -40,6 +43,7 @@
 #include "kvm_irq.h"
 
 struct net_dev;
+struct vtd;
 
 /* Guest-physical addresses KVM needs for itself on Intel hosts. */
 #define VM_IDENTITY_MAP_GPA 0xFFFBC000ULL
@@ -86,6 +90,14 @@ struct vm {
 	struct kvm_irq irq;       /* MSI routes for PCI devices */
 	struct net_dev *net[CONFIG_MAX_NETS];
 	unsigned nnets;
+	/*
+	 * The emulated VT-d (iommu/iommu.h), only when some --net has
+	 * iommu=on; NULL otherwise (no DMAR, nothing at BOOT_VTD_GPA). Its
+	 * registers are on the MMIO bus from vm_create on; the nets behind it
+	 * attach their vhost IOTLB bridges to it. Freed by vm_destroy after the
+	 * vCPUs are joined and the nets are gone.
+	 */
+	struct vtd *vtd;
 	struct kvm_cpuid2 *cpuid; /* what KVM supports; patched per vCPU */
 	const struct vmm_config *cfg;
 	unsigned ncpus;
@@ -98,7 +110,22 @@ struct vm {
 };
 
 int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t errlen);
-int vm_load(struct vm *vm, char *err, size_t errlen);
+/*
+ * The guest's images, read and checked from the files before /dev/kvm is
+ * opened, so a bad kernel is reported as such whatever the host's KVM.
+ */
+struct vm_images {
+	uint8_t *kernel;
+	size_t kernel_len;
+	uint8_t *initrd;          /* NULL: none */
+	size_t initrd_len;
+	struct bzimage bz;        /* parsed header of kernel */
+};
+
+int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *err,
+		   size_t errlen);
+void vm_free_images(struct vm_images *img);
+int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen);
 int vm_start(struct vm *vm, char *err, size_t errlen);
 int vm_run_event_loop(struct vm *vm);
 void vm_destroy(struct vm *vm);
@@ -116,5 +143,14 @@ void vcpu_kick(struct vcpu *vcpu);
 /* stats.c: JSON counters for --stats, and the VMM's own memory use. */
 int vm_write_stats(const struct vm *vm, const char *path);
 uint64_t now_ns(void);
+
+/*
+ * stats_iommu.c: the VT-d and vhost IOTLB counters (only with vm->vtd).
+ * vm_write_iommu_json writes the members of a JSON object (no braces),
+ * each line indented by indent; vm_print_iommu_summary prints one line on
+ * stderr. Both snapshot the counters under vtd.lock.
+ */
+void vm_write_iommu_json(FILE *f, const struct vm *vm, const char *indent);
+void vm_print_iommu_summary(const struct vm *vm);
 
 #endif

@@ -73,57 +73,60 @@ static int read_file(const char *what, const char *path, uint8_t **data, size_t 
 	return 0;
 }
 
-int vm_load(struct vm *vm, char *err, size_t errlen)
+int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *err,
+		   size_t errlen)
+{
+	const char *why = NULL;
+	memset(img, 0, sizeof(*img));
+	int rc = read_file("kernel", cfg->kernel, &img->kernel, &img->kernel_len, err, errlen);
+	if (rc == 0 && bzimage_parse(img->kernel, img->kernel_len, &img->bz, &why) < 0)
+		rc = fail(err, errlen, VMM_EXIT_USAGE, "kernel %s is not a usable bzImage: %s",
+			  cfg->kernel, why);
+	if (rc == 0 && cfg->initrd)
+		rc = read_file("initrd", cfg->initrd, &img->initrd, &img->initrd_len, err, errlen);
+	if (rc)
+		vm_free_images(img);
+	return rc;
+}
+
+void vm_free_images(struct vm_images *img)
+{
+	free(img->kernel);
+	free(img->initrd);
+	memset(img, 0, sizeof(*img));
+}
+
+int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen)
 {
 	const struct vmm_config *cfg = vm->cfg;
 	const char *why = NULL;
-	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t kernel_len = 0, initrd_len = 0;
-	struct bzimage bz;
 	struct boot_args args = { .cmdline = cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE };
 
-	int rc = read_file("kernel", cfg->kernel, &kernel, &kernel_len, err, errlen);
-	if (rc)
-		return rc;
-	if (bzimage_parse(kernel, kernel_len, &bz, &why) < 0) {
-		rc = fail(err, errlen, VMM_EXIT_USAGE, "kernel %s is not a usable bzImage: %s",
-			  cfg->kernel, why);
-		goto out;
-	}
-	if (bzimage_load(&vm->mem, &bz, &why) < 0) {
-		rc = fail(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel, why);
-		goto out;
-	}
-	if (cfg->initrd) {
-		rc = read_file("initrd", cfg->initrd, &initrd, &initrd_len, err, errlen);
-		if (rc)
-			goto out;
-		if (initrd_load(&vm->mem, &bz, initrd, initrd_len, &args.initrd_gpa, &why) < 0) {
-			rc = fail(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
-				  cfg->initrd, why);
-			goto out;
-		}
-		args.initrd_size = initrd_len;
+	if (bzimage_load(&vm->mem, &img->bz, &why) < 0)
+		return fail(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
+			    why);
+	if (img->initrd) {
+		if (initrd_load(&vm->mem, &img->bz, img->initrd, img->initrd_len, &args.initrd_gpa,
+				&why) < 0)
+			return fail(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
+				    cfg->initrd, why);
+		args.initrd_size = img->initrd_len;
 	}
 
 	struct acpi_config acpi = {
 		.ncpus = cfg->cpus, .ioapic_gpa = BOOT_IOAPIC_GPA, .pm_port = VM_PM_PORT,
+		/* The DMAR describes the VT-d that vm_create made for iommu=on nets. */
+		.iommu = vm->vtd != NULL,
 	};
 	int e = acpi_build(&vm->mem, &acpi, &args.rsdp_gpa);
-	if (e < 0) {
-		rc = fail(err, errlen, VMM_EXIT_ERROR, "cannot build ACPI tables: %s", strerror(-e));
-		goto out;
-	}
-	if (boot_params_build(&vm->mem, &bz, &args, &why) < 0) {
-		rc = fail(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
-		goto out;
-	}
+	if (e < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "cannot build ACPI tables: %s",
+			    strerror(-e));
+	if (boot_params_build(&vm->mem, &img->bz, &args, &why) < 0)
+		return fail(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
 	e = boot_setup_page_tables(&vm->mem);
 	if (e < 0)
-		rc = fail(err, errlen, VMM_EXIT_ERROR, "cannot write page tables: %s", strerror(-e));
-out:
-	/* The guest has its copy; the file buffers are not needed any more. */
-	free(kernel);
-	free(initrd);
-	return rc;
+		return fail(err, errlen, VMM_EXIT_ERROR, "cannot write page tables: %s",
+			    strerror(-e));
+	return 0;
 }

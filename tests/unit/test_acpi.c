@@ -1,7 +1,8 @@
 /*
  * test_acpi.c - ACPI tables: structure, checksums, the fields Linux relies
  * on, rejection of bad inputs, the DSDT's _S5_ value, the PCI host bridge
- * and MCFG agreeing with boot.h's PCI layout, and an independent
+ * and MCFG agreeing with boot.h's PCI layout, the DMAR listed exactly when
+ * the VM has an IOMMU, and an independent
  * check by ACPICA's own disassembler (iasl -d).
  */
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../boot/acpi.h"
+#include "../../boot/acpi_dmar.h"
 #include "../../boot/boot.h"
 #include "../../vmm/guest_mem.h"
 
@@ -513,6 +515,44 @@ static void dump(const char *dir, const char *name, const uint8_t *t)
 	assert_int_equal(fclose(o), 0);
 }
 
+/*
+ * The DMAR is listed only when the VM has a VT-d: a DMAR without one would
+ * make an intel_iommu=on guest probe an empty register page. Its contents
+ * are test_acpi_dmar.c's; here: presence, place in the XSDT, the register
+ * base the VMM maps, and that the other tables are unchanged.
+ */
+static void test_dmar_only_with_iommu(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *x = build(f, 2);
+	assert_null(find(f, x, "DMAR"));
+	assert_int_equal((rd32(x + 4) - 36) / 8, 3);
+
+	struct acpi_config c = config(2);
+	c.iommu = true;
+	uint64_t rsdp = 0;
+	assert_int_equal(acpi_build(&f->gm, &c, &rsdp), 0);
+	assert_int_equal(rsdp, BOOT_ACPI_GPA);
+	x = table(f, rd64(f->buf + rsdp + 24), "XSDT");
+	assert_int_equal((rd32(x + 4) - 36) / 8, 4);
+	assert_non_null(find(f, x, "FACP"));
+	assert_non_null(find(f, x, "APIC"));
+	assert_non_null(find(f, x, "MCFG"));
+	const uint8_t *d = find(f, x, "DMAR");
+	assert_non_null(d);
+	assert_int_equal(d[36], ACPI_DMAR_HAW - 1);
+	assert_int_equal(rd32(d + 4), 48 + 16);         /* one DRHD, no scopes */
+	assert_int_equal(d[48], 0);                     /* DRHD */
+	assert_int_equal(d[52] & 1, 1);                 /* INCLUDE_PCI_ALL */
+	assert_int_equal(rd64(d + 56), BOOT_VTD_GPA);
+
+	/* Building again without the IOMMU drops it (the area is rebuilt). */
+	x = build(f, 2);
+	assert_null(find(f, x, "DMAR"));
+	for (uint64_t a = BOOT_ACPI_GPA; a + 4 <= BOOT_ACPI_END; a += ACPI_TABLE_ALIGN)
+		assert_memory_not_equal(f->buf + a, "DMAR", 4);
+}
+
 static void test_iasl_disassembles(void **state)
 {
 	struct fixture *f = *state;
@@ -548,6 +588,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dsdt_com1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mcfg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_pci, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dmar_only_with_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iasl_disassembles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

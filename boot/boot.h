@@ -142,6 +142,16 @@ int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
 /* Write the GDT and identity page tables into guest memory. */
 int boot_setup_page_tables(const struct guest_mem *gm);
 
+/*
+ * The x86 reset vector (physical 0xFFFF0, where a CPU starts after reset
+ * and where Linux jumps for a "BIOS" reboot). There is no firmware, so
+ * what sits there asks for a reset the way Linux's reboot=k does: 0xFE to
+ * port 0x64. Linux picks this path on a HW-reduced ACPI machine without
+ * EFI (it prefers EFI reboot, which is absent, then falls back to BIOS).
+ */
+#define BOOT_RESET_VECTOR_GPA 0xFFFF0ULL
+int boot_setup_reset_vector(const struct guest_mem *gm);
+
 /* --- ACPI ------------------------------------------------------------------ */
 
 struct acpi_config {

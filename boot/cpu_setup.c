@@ -43,3 +43,11 @@ int boot_setup_page_tables(const struct guest_mem *gm)
 		pd[i] = ((uint64_t)i << 21) | PTE_P | PTE_RW | PTE_PS;
 	return 0;
 }
+
+int boot_setup_reset_vector(const struct guest_mem *gm)
+{
+	/* Real-mode code: mov al, 0xfe; out 0x64, al; 1: hlt; jmp 1b */
+	static const uint8_t stub[] = { 0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd };
+	_Static_assert(sizeof(stub) <= 16, "the reset vector has 16 bytes below 1 MiB");
+	return guest_mem_write(gm, BOOT_RESET_VECTOR_GPA, stub, sizeof(stub)) < 0 ? -EFAULT : 0;
+}

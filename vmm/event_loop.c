@@ -39,7 +39,13 @@ static bool tty_raw;
 /* Raw mode so keys reach the guest unbuffered; ISIG stays so ^C stops the VMM. */
 static void console_raw(void)
 {
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) < 0)
+	/*
+	 * Only the terminal's foreground job may change its modes: from a
+	 * background process group (e.g. under `timeout`), tcsetattr would
+	 * stop the whole VMM with SIGTTOU.
+	 */
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+	    tcgetattr(STDIN_FILENO, &saved_tty) < 0)
 		return;
 	struct termios t = saved_tty;
 	cfmakeraw(&t);

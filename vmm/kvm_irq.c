@@ -8,14 +8,19 @@
 #include <sys/ioctl.h>
 
 #define IOAPIC_PINS 24
-#define PIC_PINS    16
 
-void kvm_irq_init(struct kvm_irq *k, int vm_fd)
+static int kvm_irq_commit(struct kvm_irq *k);
+
+int kvm_irq_init(struct kvm_irq *k, int vm_fd)
 {
 	memset(k, 0, sizeof(*k));
 	pthread_mutex_init(&k->lock, NULL);
 	k->vm_fd = vm_fd;
 	k->next_gsi = KVM_IRQ_FIRST_MSI_GSI;
+	pthread_mutex_lock(&k->lock);
+	int rc = kvm_irq_commit(k);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
 }
 
 int kvm_irq_alloc(struct kvm_irq *k, unsigned n, uint32_t *first_gsi)
@@ -34,25 +39,23 @@ int kvm_irq_alloc(struct kvm_irq *k, unsigned n, uint32_t *first_gsi)
 /* Rebuild and install the whole table; lock held. */
 static int kvm_irq_commit(struct kvm_irq *k)
 {
-	unsigned max = IOAPIC_PINS + PIC_PINS + KVM_IRQ_MAX_MSI;
+	unsigned max = IOAPIC_PINS + KVM_IRQ_MAX_MSI;
 	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
 	if (t == NULL)
 		return -ENOMEM;
 	unsigned n = 0;
-	/* The defaults KVM_CREATE_IRQCHIP installed: every ISA line to both chips. */
-	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+	/*
+	 * GSIs 0-23 go to the IOAPIC only. KVM_CREATE_IRQCHIP's default table
+	 * also wires 0-15 to the 8259s, but the guest has none (the MADT does
+	 * not claim PCAT_COMPAT, so Linux never programs them): when Linux
+	 * hands LINT0 back to ExtINT on its way to reboot, an unprogrammed PIC
+	 * would turn the UART's interrupt into an ExtINT storm.
+	 */
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
 		t->entries[n++] = (struct kvm_irq_routing_entry){
 			.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
 			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = pin },
 		};
-		if (pin < PIC_PINS)
-			t->entries[n++] = (struct kvm_irq_routing_entry){
-				.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
-				.u.irqchip = { .irqchip = pin < 8 ? KVM_IRQCHIP_PIC_MASTER
-								  : KVM_IRQCHIP_PIC_SLAVE,
-					       .pin = pin % 8 },
-			};
-	}
 	for (unsigned i = 0; i < KVM_IRQ_MAX_MSI; i++) {
 		if (!k->msi[i].active)
 			continue;

@@ -3,8 +3,9 @@
  * doorbells bypass the VMM.
  *
  * KVM_SET_GSI_ROUTING replaces the whole routing table, so this keeps the
- * table: the default IOAPIC/PIC entries for GSIs 0-23 (what
- * KVM_CREATE_IRQCHIP installs) plus one MSI entry per active vector. Each
+ * table: GSIs 0-23 to the IOAPIC pins (and, unlike KVM_CREATE_IRQCHIP's
+ * default, not to the 8259s the guest never programs) plus one MSI entry
+ * per active vector. Each
  * MSI-X vector of each device owns a fixed GSI from 24 up, allocated at
  * device creation. A masked vector has no route, so an irqfd bound to its
  * GSI injects nothing until the guest unmasks it (the interrupt is then
@@ -35,7 +36,8 @@ struct kvm_irq {
 	} msi[KVM_IRQ_MAX_MSI]; /* indexed by gsi - KVM_IRQ_FIRST_MSI_GSI */
 };
 
-void kvm_irq_init(struct kvm_irq *k, int vm_fd);
+/* Also installs the table (IOAPIC pins only: the guest has no 8259). */
+int kvm_irq_init(struct kvm_irq *k, int vm_fd);
 
 /* Reserve n consecutive GSIs for one device's vectors; -ENOSPC when out. */
 int kvm_irq_alloc(struct kvm_irq *k, unsigned n, uint32_t *first_gsi);

@@ -205,7 +205,9 @@ static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
 	if (rc < 0)
 		return fail(err, errlen, VMM_EXIT_ERROR, "PCI bus: %s", strerror(-rc));
 	vm->pci_ready = true;
-	kvm_irq_init(&vm->irq, vm->vm_fd);
+	rc = kvm_irq_init(&vm->irq, vm->vm_fd);
+	if (rc < 0)
+		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
 	rc = vm_create_vtd(vm, err, errlen);
 	if (rc)
 		return rc;

@@ -125,8 +125,10 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	if (boot_params_build(&vm->mem, &img->bz, &args, &why) < 0)
 		return fail(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
 	e = boot_setup_page_tables(&vm->mem);
+	if (e == 0)
+		e = boot_setup_reset_vector(&vm->mem);
 	if (e < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "cannot write page tables: %s",
+		return fail(err, errlen, VMM_EXIT_ERROR, "cannot write the entry page tables or reset vector: %s",
 			    strerror(-e));
 	return 0;
 }

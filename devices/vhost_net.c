@@ -3,6 +3,7 @@
  * vhost_net.h). The one place that speaks the vhost ioctl protocol.
  */
 #include "vhost_net.h"
+#include "../vmm/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,41 +25,30 @@
 #define F_VERSION_1            32
 #define F_ACCESS_PLATFORM      33
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 int tap_open(const char *name, char *err, size_t errlen)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot open /dev/net/tun: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "cannot open /dev/net/tun: %s", strerror(errno));
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "cannot open TAP %s: %s%s", name, strerror(e),
+		return errmsg(err, errlen, -e, "cannot open TAP %s: %s%s", name, strerror(e),
 			    e == EPERM ? " (it does not exist and creating it needs CAP_NET_ADMIN)" : "");
 	}
 	int hdr = VIRTIO_NET_HDR_LEN;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "TAP %s: TUNSETVNETHDRSZ: %s", name, strerror(e));
+		return errmsg(err, errlen, -e, "TAP %s: TUNSETVNETHDRSZ: %s", name, strerror(e));
 	}
 	/* No offloads until the guest says what it can receive. */
 	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "TAP %s: TUNSETOFFLOAD: %s", name, strerror(e));
+		return errmsg(err, errlen, -e, "TAP %s: TUNSETOFFLOAD: %s", name, strerror(e));
 	}
 	return fd;
 }
@@ -88,12 +78,12 @@ int vhost_net_open(struct vhost_net *vn, const struct guest_mem *gm, int tap_fd,
 		dev = "/dev/vhost-net";
 	vn->vhost_fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (vn->vhost_fd < 0)
-		return fail(err, errlen, -errno, "cannot open %s: %s (load the vhost_net module)",
+		return errmsg(err, errlen, -errno, "cannot open %s: %s (load the vhost_net module)",
 			    dev, strerror(errno));
 	if (ioctl(vn->vhost_fd, VHOST_SET_OWNER) < 0)
-		return fail(err, errlen, -errno, "VHOST_SET_OWNER: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "VHOST_SET_OWNER: %s", strerror(errno));
 	if (ioctl(vn->vhost_fd, VHOST_GET_FEATURES, &vn->features) < 0)
-		return fail(err, errlen, -errno, "VHOST_GET_FEATURES: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "VHOST_GET_FEATURES: %s", strerror(errno));
 	/* Kernels before 4.19 lack the ioctl: then only v1 IOTLB messages exist. */
 	if (ioctl(vn->vhost_fd, VHOST_GET_BACKEND_FEATURES, &vn->backend_features) < 0)
 		vn->backend_features = 0;
@@ -101,7 +91,7 @@ int vhost_net_open(struct vhost_net *vn, const struct guest_mem *gm, int tap_fd,
 	const struct guest_mem *m = gm;
 	struct vhost_memory *mem = calloc(1, sizeof(*mem) + m->nregions * sizeof(mem->regions[0]));
 	if (mem == NULL)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	mem->nregions = m->nregions;
 	for (unsigned i = 0; i < m->nregions; i++)
 		mem->regions[i] = (struct vhost_memory_region){
@@ -112,7 +102,7 @@ int vhost_net_open(struct vhost_net *vn, const struct guest_mem *gm, int tap_fd,
 	int rc = ioctl(vn->vhost_fd, VHOST_SET_MEM_TABLE, mem);
 	free(mem);
 	if (rc < 0)
-		return fail(err, errlen, -errno, "VHOST_SET_MEM_TABLE: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "VHOST_SET_MEM_TABLE: %s", strerror(errno));
 	return 0;
 }
 
@@ -120,7 +110,7 @@ int vhost_net_enable_iotlb(struct vhost_net *vn, vhost_net_prefill_fn prefill, v
 			   bool *v2, char *err, size_t errlen)
 {
 	if (!(vn->features & (1ULL << F_ACCESS_PLATFORM)))
-		return fail(err, errlen, -EOPNOTSUPP,
+		return errmsg(err, errlen, -EOPNOTSUPP,
 			    "this kernel's vhost-net has no IOTLB (VHOST_GET_FEATURES 0x%llx lacks "
 			    "VIRTIO_F_ACCESS_PLATFORM, bit 33; Linux >= 4.14 has it): use iommu=off",
 			    (unsigned long long)vn->features);
@@ -133,13 +123,13 @@ int vhost_net_enable_iotlb(struct vhost_net *vn, vhost_net_prefill_fn prefill, v
 	if (use_v2) {
 		uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 		if (ioctl(vn->vhost_fd, VHOST_SET_BACKEND_FEATURES, &bf) < 0)
-			return fail(err, errlen, -errno, "VHOST_SET_BACKEND_FEATURES (IOTLB_MSG_V2): %s",
+			return errmsg(err, errlen, -errno, "VHOST_SET_BACKEND_FEATURES (IOTLB_MSG_V2): %s",
 				    strerror(errno));
 	}
 	/* Creates vhost's device IOTLB (emptied again by every later SET_FEATURES). */
 	uint64_t f = vn->features & ((1ULL << F_ACCESS_PLATFORM) | (1ULL << F_VERSION_1));
 	if (ioctl(vn->vhost_fd, VHOST_SET_FEATURES, &f) < 0)
-		return fail(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx (ACCESS_PLATFORM): %s",
+		return errmsg(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx (ACCESS_PLATFORM): %s",
 			    (unsigned long long)f, strerror(errno));
 	vn->iotlb = true;
 	vn->iotlb_v2 = use_v2;
@@ -175,15 +165,15 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 	bool iova = features & (1ULL << F_ACCESS_PLATFORM);
 	/* Without the device IOTLB vhost would take IOVAs for host addresses. */
 	if (iova && !vn->iotlb)
-		return fail(err, errlen, -EINVAL, "ACCESS_PLATFORM without an IOMMU");
+		return errmsg(err, errlen, -EINVAL, "ACCESS_PLATFORM without an IOMMU");
 	/* Device-level bits (CSUM, TSO, MAC) concern the TAP, not vhost. */
 	uint64_t vf = features & vn->features;
 	if (ioctl(vn->vhost_fd, VHOST_SET_FEATURES, &vf) < 0)
-		return fail(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx: %s",
+		return errmsg(err, errlen, -errno, "VHOST_SET_FEATURES 0x%llx: %s",
 			    (unsigned long long)vf, strerror(errno));
 	int rc = tap_set_offload(vn->tap_fd, features);
 	if (rc < 0)
-		return fail(err, errlen, rc, "TUNSETOFFLOAD: %s", strerror(-rc));
+		return errmsg(err, errlen, rc, "TUNSETOFFLOAD: %s", strerror(-rc));
 
 	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
 		uint64_t n = q[i].size;
@@ -191,7 +181,7 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 		if (ring_addr(vn, iova, q[i].desc, 16 * n, &a.desc_user_addr) < 0 ||
 		    ring_addr(vn, iova, q[i].driver, 6 + 2 * n, &a.avail_user_addr) < 0 ||
 		    ring_addr(vn, iova, q[i].device, 6 + 8 * n, &a.used_user_addr) < 0)
-			return fail(err, errlen, -EFAULT, "queue %u: ring outside guest RAM", i);
+			return errmsg(err, errlen, -EFAULT, "queue %u: ring outside guest RAM", i);
 		struct vhost_vring_state num = { .index = i, .num = q[i].size };
 		struct vhost_vring_state base = { .index = i, .num = 0 };
 		struct vhost_vring_file kick = { .index = i, .fd = q[i].kick_fd };
@@ -201,7 +191,7 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 		    ioctl(vn->vhost_fd, VHOST_SET_VRING_ADDR, &a) < 0 ||
 		    ioctl(vn->vhost_fd, VHOST_SET_VRING_KICK, &kick) < 0 ||
 		    ioctl(vn->vhost_fd, VHOST_SET_VRING_CALL, &call) < 0)
-			return fail(err, errlen, -errno, "queue %u: vhost ring setup: %s", i,
+			return errmsg(err, errlen, -errno, "queue %u: vhost ring setup: %s", i,
 				    strerror(errno));
 	}
 	/*
@@ -217,7 +207,7 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
 		struct vhost_vring_file be = { .index = i, .fd = vn->tap_fd };
 		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) < 0)
-			return fail(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s%s", i,
+			return errmsg(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s%s", i,
 				    strerror(errno),
 				    iova && errno == EFAULT
 					    ? " (the used ring's IOVA has no translation: not mapped by the guest?)"

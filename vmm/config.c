@@ -5,6 +5,7 @@
  * (libinih-dev), so the project keeps no INI tokenizer of its own.
  */
 #include "config.h"
+#include "errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,15 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 void config_init(struct vmm_config *cfg)
 {
@@ -99,20 +91,20 @@ int config_parse_net(const char *s, struct net_config *net, char *err, size_t er
 	for (char *kv = strtok_r(copy, ",", &save); kv && rc == 0; kv = strtok_r(NULL, ",", &save)) {
 		char *val = strchr(kv, '=');
 		if (val == NULL) {
-			rc = fail(err, errlen, -EINVAL, "--net '%s': '%s' is not key=value", s, kv);
+			rc = errmsg(err, errlen, -EINVAL, "--net '%s': '%s' is not key=value", s, kv);
 			break;
 		}
 		*val++ = '\0';
 		if (strcmp(kv, "tap") == 0) {
 			if (val[0] == '\0' || strlen(val) >= CONFIG_IFNAMSIZ || strchr(val, '/'))
-				rc = fail(err, errlen, -EINVAL,
+				rc = errmsg(err, errlen, -EINVAL,
 					  "--net '%s': tap name must be 1-%d characters, no '/'", s,
 					  CONFIG_IFNAMSIZ - 1);
 			else
 				strcpy(net->tap, val);
 		} else if (strcmp(kv, "mac") == 0) {
 			if (config_parse_mac(val, net->mac) < 0)
-				rc = fail(err, errlen, -EINVAL,
+				rc = errmsg(err, errlen, -EINVAL,
 					  "--net '%s': mac '%s' is not a unicast address like 52:54:00:12:34:56",
 					  s, val);
 			net->has_mac = true;
@@ -120,13 +112,13 @@ int config_parse_net(const char *s, struct net_config *net, char *err, size_t er
 			if (strcmp(val, "on") == 0)
 				net->iommu = true;
 			else if (strcmp(val, "off") != 0)
-				rc = fail(err, errlen, -EINVAL, "--net '%s': iommu must be on or off", s);
+				rc = errmsg(err, errlen, -EINVAL, "--net '%s': iommu must be on or off", s);
 		} else {
-			rc = fail(err, errlen, -EINVAL, "--net '%s': unknown key '%s'", s, kv);
+			rc = errmsg(err, errlen, -EINVAL, "--net '%s': unknown key '%s'", s, kv);
 		}
 	}
 	if (rc == 0 && net->tap[0] == '\0')
-		rc = fail(err, errlen, -EINVAL, "--net '%s': missing tap=NAME", s);
+		rc = errmsg(err, errlen, -EINVAL, "--net '%s': missing tap=NAME", s);
 	free(copy);
 	return rc;
 }
@@ -151,7 +143,7 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 	       const char *base_dir, char *err, size_t errlen)
 {
 	if (value == NULL)
-		return fail(err, errlen, -EINVAL, "option '%s' needs a value", key);
+		return errmsg(err, errlen, -EINVAL, "option '%s' needs a value", key);
 	if (strcmp(key, "kernel") == 0)
 		return set_string(&cfg->kernel, value, base_dir, true);
 	if (strcmp(key, "initrd") == 0)
@@ -165,7 +157,7 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 		errno = 0;
 		unsigned long n = strtoul(value, &end, 10);
 		if (errno || end == value || *end || value[0] == '-' || n < 1 || n > CONFIG_MAX_CPUS)
-			return fail(err, errlen, -EINVAL,
+			return errmsg(err, errlen, -EINVAL,
 				    "--cpus '%s': expected a whole number from 1 to %d",
 				    value, CONFIG_MAX_CPUS);
 		cfg->cpus = (unsigned)n;
@@ -174,10 +166,10 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 	if (strcmp(key, "memory") == 0) {
 		uint64_t bytes;
 		if (config_parse_size(value, &bytes) < 0)
-			return fail(err, errlen, -EINVAL,
+			return errmsg(err, errlen, -EINVAL,
 				    "--memory '%s': not a size (examples: 512M, 2G)", value);
 		if (bytes < CONFIG_MIN_MEMORY || bytes > CONFIG_MAX_MEMORY)
-			return fail(err, errlen, -EINVAL,
+			return errmsg(err, errlen, -EINVAL,
 				    "--memory '%s': must be between %lluM and %lluG", value,
 				    CONFIG_MIN_MEMORY >> 20, CONFIG_MAX_MEMORY >> 30);
 		cfg->memory = bytes;
@@ -185,7 +177,7 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 	}
 	if (strcmp(key, "net") == 0) {
 		if (cfg->nnets >= CONFIG_MAX_NETS)
-			return fail(err, errlen, -EINVAL, "at most %d --net devices", CONFIG_MAX_NETS);
+			return errmsg(err, errlen, -EINVAL, "at most %d --net devices", CONFIG_MAX_NETS);
 		int rc = config_parse_net(value, &cfg->net[cfg->nnets], err, errlen);
 		if (rc == 0)
 			cfg->nnets++;
@@ -197,11 +189,11 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 		else if (strcmp(value, "none") == 0)
 			cfg->serial = SERIAL_NONE;
 		else
-			return fail(err, errlen, -EINVAL,
+			return errmsg(err, errlen, -EINVAL,
 				    "--serial '%s': expected stdio or none", value);
 		return 0;
 	}
-	return fail(err, errlen, -EINVAL, "unknown option '%s'", key);
+	return errmsg(err, errlen, -EINVAL, "unknown option '%s'", key);
 }
 
 struct ini_ctx {
@@ -217,14 +209,14 @@ static int config_ini_entry(void *user, const char *section, const char *name, c
 {
 	struct ini_ctx *ctx = user;
 	if (section[0] != '\0' && strcmp(section, "vm") != 0) {
-		ctx->rc = fail(ctx->err, ctx->errlen, -EINVAL,
+		ctx->rc = errmsg(ctx->err, ctx->errlen, -EINVAL,
 			       "%s: unknown section [%s]", ctx->path, section);
 		return 0;
 	}
 	char msg[CONFIG_ERR_LEN];
 	int rc = config_set(ctx->cfg, name, value, ctx->base_dir, msg, sizeof(msg));
 	if (rc < 0) {
-		ctx->rc = fail(ctx->err, ctx->errlen, rc, "%s: %s", ctx->path, msg);
+		ctx->rc = errmsg(ctx->err, ctx->errlen, rc, "%s: %s", ctx->path, msg);
 		return 0;
 	}
 	return 1;
@@ -234,7 +226,7 @@ int config_load_file(struct vmm_config *cfg, const char *path, char *err, size_t
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return fail(err, errlen, -errno, "cannot open config file %s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "cannot open config file %s: %s", path, strerror(errno));
 	struct ini_ctx ctx = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
 	ctx.base_dir = strdup(path);
 	if (ctx.base_dir == NULL) {
@@ -252,7 +244,7 @@ int config_load_file(struct vmm_config *cfg, const char *path, char *err, size_t
 	if (ctx.rc < 0)
 		return ctx.rc;
 	if (line != 0)
-		return fail(err, errlen, -EINVAL, "%s:%d: syntax error", path, line);
+		return errmsg(err, errlen, -EINVAL, "%s:%d: syntax error", path, line);
 	return 0;
 }
 
@@ -262,20 +254,20 @@ int config_parse_args(struct vmm_config *cfg, int argc, char *const argv[],
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-			return fail(err, errlen, -EINVAL, "unexpected argument '%s'", arg);
+			return errmsg(err, errlen, -EINVAL, "unexpected argument '%s'", arg);
 		char key[64];
 		const char *value;
 		const char *eq = strchr(arg + 2, '=');
 		size_t klen = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
 		if (klen >= sizeof(key))
-			return fail(err, errlen, -EINVAL, "unknown option '%s'", arg);
+			return errmsg(err, errlen, -EINVAL, "unknown option '%s'", arg);
 		memcpy(key, arg + 2, klen);
 		key[klen] = '\0';
 		if (eq) {
 			value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return fail(err, errlen, -EINVAL, "option '--%s' needs a value", key);
+				return errmsg(err, errlen, -EINVAL, "option '--%s' needs a value", key);
 			value = argv[++i];
 		}
 		int rc = strcmp(key, "config") == 0
@@ -290,6 +282,6 @@ int config_parse_args(struct vmm_config *cfg, int argc, char *const argv[],
 int config_validate(const struct vmm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->kernel == NULL || cfg->kernel[0] == '\0')
-		return fail(err, errlen, -EINVAL, "no kernel given (use --kernel FILE)");
+		return errmsg(err, errlen, -EINVAL, "no kernel given (use --kernel FILE)");
 	return 0;
 }

@@ -1,7 +1,10 @@
 /* net.c - virtio-net over vhost-net: the VMM side of the ops (see net.h). */
 #include "net.h"
+#include "errmsg.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,17 +31,6 @@
 #define NET_S_LINK_UP     1
 
 #define BIT(n) (1ULL << (n))
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return status;
-}
 
 /*
  * Offloads are the TAP's business and always available; ring features are
@@ -224,10 +216,10 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	char why[200];
 	bool v2 = false;
 	if (n->vm->vtd == NULL) /* vm_create makes it when any net has iommu=on */
-		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: iommu=on but no VT-d", n->index);
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: iommu=on but no VT-d", n->index);
 	int rc = vhost_net_enable_iotlb(&n->vhost, net_prefill, n, &v2, why, sizeof(why));
 	if (rc < 0)
-		return fail(err, errlen, rc == -EOPNOTSUPP ? VMM_EXIT_USAGE : VMM_EXIT_ERROR,
+		return errmsg(err, errlen, rc == -EOPNOTSUPP ? VMM_EXIT_USAGE : VMM_EXIT_ERROR,
 			    "net%u: iommu=on: %s", n->index, why);
 	uint16_t rid = (uint16_t)PCI_DEVFN(1 + n->index, 0); /* bus 0 */
 	rc = iotlb_bridge_init(&n->bridge, n->vhost.vhost_fd,
@@ -236,7 +228,7 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	if (rc == 0)
 		rc = vtd_add_bridge(n->vm->vtd, &n->bridge);
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: IOTLB bridge: %s", n->index,
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: IOTLB bridge: %s", n->index,
 			    strerror(-rc));
 	n->iommu = true;
 	return 0;
@@ -256,7 +248,7 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 		n->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n->kick_fd[q] < 0 || n->call_fd[q] < 0)
-			return fail(err, errlen, VMM_EXIT_ERROR, "net%u: eventfd: %s", index,
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: eventfd: %s", index,
 				    strerror(errno));
 	}
 	int tap = tap_open(cfg->tap, err, errlen);
@@ -270,7 +262,7 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 			return st;
 	}
 	if (kvm_irq_alloc(&vm->irq, NET_VECTORS, &n->gsi_base) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: out of interrupt routes", index);
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: out of interrupt routes", index);
 
 	uint8_t config[NET_CONFIG_LEN] = { 0 };
 	if (cfg->has_mac)
@@ -295,7 +287,7 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 	if (rc == 0)
 		rc = pci_bus_add(&vm->pci, virtio_pci_pci_dev(&n->vpci), PCI_DEVFN(1 + index, 0));
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "net%u: PCI device: %s", index,
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: PCI device: %s", index,
 			    strerror(-rc));
 	return 0;
 }
@@ -309,4 +301,23 @@ void net_destroy(struct net_dev *n)
 		if (n->call_fd[q] > 0)
 			close(n->call_fd[q]);
 	}
+}
+
+int net_check_host(const struct vmm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nnets == 0)
+		return 0;
+	const char *vhost = getenv("VMM_VHOST_NET_DEVICE");
+	if (vhost == NULL || vhost[0] == '\0')
+		vhost = "/dev/vhost-net";
+	const char *need[] = { vhost, "/dev/net/tun" };
+	for (unsigned i = 0; i < 2; i++) {
+		int fd = open(need[i], O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return errmsg(err, errlen, VMM_EXIT_USAGE, "--net needs %s: %s%s", need[i],
+				    strerror(errno),
+				    i == 0 ? " (load the vhost_net module)" : " (load the tun module)");
+		close(fd);
+	}
+	return 0;
 }

@@ -6,6 +6,7 @@
  * holds them in wait-for-SIPI until Linux starts them with INIT/SIPI.
  */
 #include "vm.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,17 +25,6 @@
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE    0x2ff
 #define CPUID_HYPERVISOR     (1U << 31)
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return status;
-}
 
 /* Give each vCPU its own APIC id in the leaves Linux reads topology from. */
 static void cpuid_patch(struct kvm_cpuid2 *c, unsigned apic_id, unsigned ncpus)
@@ -69,23 +59,23 @@ int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen)
 	v->id = id;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
 	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
-		return fail(err, errlen, VMM_EXIT_ERROR, "mmap kvm_run %u: %s", id, strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "mmap kvm_run %u: %s", id, strerror(errno));
 	}
 
 	size_t sz = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
 	struct kvm_cpuid2 *c = malloc(sz);
 	if (c == NULL)
-		return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory");
 	memcpy(c, vm->cpuid, sz);
 	cpuid_patch(c, id, vm->cfg->cpus);
 	int rc = ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_CPUID2 %u: %s", id, strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_CPUID2 %u: %s", id, strerror(errno));
 
 	/* Fast strings on, MTRRs enabled with write-back default: what firmware leaves. */
 	union {
@@ -96,7 +86,7 @@ int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen)
 	msrs.hdr.entries[1] = (struct kvm_msr_entry){ .index = MSR_MTRR_DEF_TYPE,
 						      .data = (1 << 11) | 6 };
 	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 2)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_MSRS %u failed", id);
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_MSRS %u failed", id);
 	return 0;
 }
 
@@ -104,7 +94,7 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 {
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SREGS: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SREGS: %s", strerror(errno));
 
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = BOOT_SEL_CODE, .type = 0xb,
@@ -124,7 +114,7 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 	s.cr0 = (1U << 0) | (1U << 4) | (1U << 31);      /* PE, ET, PG */
 	s.efer = (1U << 8) | (1U << 10);                 /* LME, LMA */
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_SREGS: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_SREGS: %s", strerror(errno));
 
 	struct kvm_regs r = {
 		.rflags = 2,
@@ -132,11 +122,11 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 		.rsi = BOOT_PARAMS_GPA,
 	};
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_REGS: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_REGS: %s", strerror(errno));
 
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_FPU: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_FPU: %s", strerror(errno));
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* vm.c - VM creation, guest RAM, device wiring and teardown (see vm.h). */
 #include "vm.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +18,6 @@
 #include "../boot/boot.h"
 #include "../iommu/iommu.h"
 #include "net.h"
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return status;
-}
 
 static void irq_set_kvm(void *opaque, unsigned gsi, int level)
 {
@@ -113,17 +103,17 @@ static int vm_create_vtd(struct vm *vm, char *err, size_t errlen)
 		return 0;
 	vm->vtd = calloc(1, sizeof(*vm->vtd));
 	if (vm->vtd == NULL)
-		return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory");
 	/* Kernel vhost is miss-driven: it needs unmaps, not maps, so no caching mode. */
 	int rc = vtd_init(vm->vtd, &vm->mem, false, vtd_msi_kvm, vm);
 	if (rc < 0) {
 		free(vm->vtd);
 		vm->vtd = NULL;
-		return fail(err, errlen, VMM_EXIT_ERROR, "VT-d: %s", strerror(-rc));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "VT-d: %s", strerror(-rc));
 	}
 	rc = io_bus_register(&vm->mmio, BOOT_VTD_GPA, VTD_REGS_SIZE, &vtd_io_ops, vm->vtd, "vt-d");
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "VT-d registers at 0x%llx: %s",
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "VT-d registers at 0x%llx: %s",
 			    (unsigned long long)BOOT_VTD_GPA, strerror(-rc));
 	return 0;
 }
@@ -138,7 +128,7 @@ static int vm_map_ram(struct vm *vm, char *err, size_t errlen)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
-		return fail(err, errlen, VMM_EXIT_USAGE, "cannot map %llu MiB of guest RAM: %s",
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot map %llu MiB of guest RAM: %s",
 			    (unsigned long long)(vm->ram_size >> 20), strerror(errno));
 	}
 	/* Transparent huge pages cut EPT/NPT misses; advisory only. */
@@ -156,10 +146,10 @@ static int vm_map_ram(struct vm *vm, char *err, size_t errlen)
 			.userspace_addr = (uintptr_t)slot[i].host,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_USER_MEMORY_REGION: %s",
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_USER_MEMORY_REGION: %s",
 				    strerror(errno));
 		if (guest_mem_add(&vm->mem, slot[i].gpa, slot[i].size, slot[i].host) < 0)
-			return fail(err, errlen, VMM_EXIT_ERROR, "guest memory layout rejected");
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "guest memory layout rejected");
 	}
 	return 0;
 }
@@ -169,7 +159,7 @@ static int vm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
 	for (unsigned n = 64; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (c == NULL)
-			return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory");
 		c->nent = n;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			vm->cpuid = c;
@@ -179,7 +169,7 @@ static int vm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
 		if (errno != E2BIG)
 			break;
 	}
-	return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 }
 
 static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
@@ -198,23 +188,23 @@ static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
 		rc = io_bus_register(&vm->pio, VM_I8042_PORT, 1, &i8042_reset_io_ops,
 				     &vm->power, "i8042-reset");
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "device layout: %s", strerror(-rc));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "device layout: %s", strerror(-rc));
 
 	/* PCI devices go on the bus before it is attached to the dispatch tables. */
 	rc = pci_bus_init(&vm->pci, NULL);
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "PCI bus: %s", strerror(-rc));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "PCI bus: %s", strerror(-rc));
 	vm->pci_ready = true;
 	rc = kvm_irq_init(&vm->irq, vm->vm_fd);
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
 	rc = vm_create_vtd(vm, err, errlen);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < vm->cfg->nnets; i++) {
 		vm->net[i] = calloc(1, sizeof(*vm->net[i]));
 		if (vm->net[i] == NULL)
-			return fail(err, errlen, VMM_EXIT_ERROR, "out of memory");
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory");
 		vm->nnets = i + 1;
 		int st = net_create(vm->net[i], vm, i, &vm->cfg->net[i], err, errlen);
 		if (st)
@@ -222,7 +212,7 @@ static int vm_wire_devices(struct vm *vm, char *err, size_t errlen)
 	}
 	rc = pci_bus_attach(&vm->pci, &vm->pio, &vm->mmio);
 	if (rc < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "PCI windows: %s", strerror(-rc));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "PCI windows: %s", strerror(-rc));
 	return 0;
 }
 
@@ -241,12 +231,12 @@ int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t err
 		dev = "/dev/kvm";
 	vm->kvm_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail(err, errlen, VMM_EXIT_USAGE,
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
 			    "cannot open %s: %s (is KVM available? try `make run`, which uses the QEMU test bed)",
 			    dev, strerror(errno));
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION)
-		return fail(err, errlen, VMM_EXIT_USAGE, "%s: KVM API version %d, need %d", dev, api,
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "%s: KVM API version %d, need %d", dev, api,
 			    KVM_API_VERSION);
 	static const struct { int cap; const char *name; } need[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
@@ -256,28 +246,28 @@ int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t err
 	};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0)
-			return fail(err, errlen, VMM_EXIT_ERROR, "KVM lacks %s", need[i].name);
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM lacks %s", need[i].name);
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VM: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_VM: %s", strerror(errno));
 	int rs = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (rs <= 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm->run_size = (size_t)rs;
 
 	/* Needed on Intel hosts (real-mode emulation), harmless on AMD. */
 	uint64_t idmap = VM_IDENTITY_MAP_GPA;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_GPA) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 	/* The irqchip must exist before any vCPU is created. */
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "eventfd: %s", strerror(errno));
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "eventfd: %s", strerror(errno));
 
 	int rc = vm_map_ram(vm, err, errlen);
 	if (rc == 0)
@@ -304,7 +294,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		if (e != 0) {
 			vm_request_stop(vm, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
 					strerror(e));
-			return fail(err, errlen, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
 				    strerror(e));
 		}
 		vm->vcpu[i].thread_started = true;

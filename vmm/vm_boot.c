@@ -4,6 +4,7 @@
  * placement are the pure builders of boot/.
  */
 #include "vm.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,39 +20,28 @@
 /* Largest kernel or initrd file the VMM will read; guards against typos like /dev/zero. */
 #define VM_MAX_FILE (1ULL << 31)
 
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return status;
-}
-
 /* Read a whole regular file; on error the message names the file and why. */
 static int read_file(const char *what, const char *path, uint8_t **data, size_t *len,
 		     char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, VMM_EXIT_USAGE, "cannot open %s %s: %s", what, path,
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot open %s %s: %s", what, path,
 			    strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, VMM_EXIT_USAGE, "%s %s is not a regular file", what, path);
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "%s %s is not a regular file", what, path);
 	}
 	if ((uint64_t)st.st_size > VM_MAX_FILE) {
 		close(fd);
-		return fail(err, errlen, VMM_EXIT_USAGE, "%s %s is too large (%lld bytes)", what,
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "%s %s is too large (%lld bytes)", what,
 			    path, (long long)st.st_size);
 	}
 	uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
 		close(fd);
-		return fail(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
 	}
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
@@ -62,7 +52,7 @@ static int read_file(const char *what, const char *path, uint8_t **data, size_t 
 			int e = n < 0 ? errno : EIO;
 			free(buf);
 			close(fd);
-			return fail(err, errlen, VMM_EXIT_USAGE, "cannot read %s %s: %s", what, path,
+			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot read %s %s: %s", what, path,
 				    strerror(e));
 		}
 		got += (size_t)n;
@@ -80,7 +70,7 @@ int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *er
 	memset(img, 0, sizeof(*img));
 	int rc = read_file("kernel", cfg->kernel, &img->kernel, &img->kernel_len, err, errlen);
 	if (rc == 0 && bzimage_parse(img->kernel, img->kernel_len, &img->bz, &why) < 0)
-		rc = fail(err, errlen, VMM_EXIT_USAGE, "kernel %s is not a usable bzImage: %s",
+		rc = errmsg(err, errlen, VMM_EXIT_USAGE, "kernel %s is not a usable bzImage: %s",
 			  cfg->kernel, why);
 	if (rc == 0 && cfg->initrd)
 		rc = read_file("initrd", cfg->initrd, &img->initrd, &img->initrd_len, err, errlen);
@@ -103,12 +93,12 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	struct boot_args args = { .cmdline = cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE };
 
 	if (bzimage_load(&vm->mem, &img->bz, &why) < 0)
-		return fail(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
 			    why);
 	if (img->initrd) {
 		if (initrd_load(&vm->mem, &img->bz, img->initrd, img->initrd_len, &args.initrd_gpa,
 				&why) < 0)
-			return fail(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
+			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
 				    cfg->initrd, why);
 		args.initrd_size = img->initrd_len;
 	}
@@ -120,15 +110,15 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	};
 	int e = acpi_build(&vm->mem, &acpi, &args.rsdp_gpa);
 	if (e < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "cannot build ACPI tables: %s",
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot build ACPI tables: %s",
 			    strerror(-e));
 	if (boot_params_build(&vm->mem, &img->bz, &args, &why) < 0)
-		return fail(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
 	e = boot_setup_page_tables(&vm->mem);
 	if (e == 0)
 		e = boot_setup_reset_vector(&vm->mem);
 	if (e < 0)
-		return fail(err, errlen, VMM_EXIT_ERROR, "cannot write the entry page tables or reset vector: %s",
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot write the entry page tables or reset vector: %s",
 			    strerror(-e));
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "net.h"
 #include "vm.h"
 
 static const char usage[] =
@@ -21,6 +22,10 @@ static const char usage[] =
 	"  --cpus N           vCPUs, 1-64 (default 1)\n"
 	"  --memory SIZE      guest RAM, e.g. 512M or 2G (default 512M)\n"
 	"  --serial MODE      stdio (default) or none\n"
+	"  --net tap=NAME[,mac=MAC][,iommu=on]\n"
+	"                     virtio-net on vhost-net and TAP NAME (repeatable);\n"
+	"                     iommu=on puts it behind the emulated VT-d\n"
+	"                     (the guest needs intel_iommu=on)\n"
 	"  --stats FILE       write counters as JSON at exit\n"
 	"  --config FILE      read options from FILE (key = value lines)\n"
 	"\n"
@@ -65,7 +70,9 @@ int main(int argc, char **argv)
 
 	char msg[512];
 	struct vm_images img;
-	int status = vm_read_images(&img, &cfg, msg, sizeof(msg));
+	int status = net_check_host(&cfg, msg, sizeof(msg));
+	if (status == 0)
+		status = vm_read_images(&img, &cfg, msg, sizeof(msg));
 	if (status) {
 		fprintf(stderr, "vmm: %s\n", msg);
 		config_free(&cfg);

@@ -79,4 +79,11 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 	       char *err, size_t errlen);
 void net_destroy(struct net_dev *n);
 
+/*
+ * Before anything else is set up: can this host give the configured nets a
+ * TAP and vhost-net at all? 0, or VMM_EXIT_USAGE with a message naming the
+ * missing device, so the user hears about it before KVM is even opened.
+ */
+int net_check_host(const struct vmm_config *cfg, char *err, size_t errlen);
+
 #endif

@@ -94,11 +94,11 @@ unit-san: $(SAN_TEST_BINS)
 unit: deps
 	@$(MAKE) --no-print-directory unit-plain unit-san
 
-e2e: deps all
+e2e: deps all probe32
 	@tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-plain unit-san
+	@$(MAKE) --no-print-directory all unit-plain unit-san probe32
 	@tests/e2e/run.sh
 
 run: deps all
@@ -121,7 +121,8 @@ $(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64: $(BUILD)/iotlb-probe%: $(PROBE_SR
 
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm \
+		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64
 
 distclean:
 	rm -rf $(BUILD)

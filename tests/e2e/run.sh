@@ -114,6 +114,11 @@ bad_input_cases() {
 	bad_input "--memory abc" memory -- run --kernel "$KERNEL" "${good[@]}" --memory abc
 	bad_input "unknown option" --no-such-option -- run --kernel "$KERNEL" "${good[@]}" --memory 512M --no-such-option
 	bad_input "missing /dev/kvm" /nonexistent VMM_KVM_DEVICE=/nonexistent -- run --kernel "$KERNEL" "${good[@]}" --memory 512M
+	bad_input "--net without a TAP name" "tap" -- run --kernel "$KERNEL" "${good[@]}" --net tap=
+	bad_input "--net with no tap= key" "missing tap" -- run --kernel "$KERNEL" "${good[@]}" --net mac=52:54:00:12:34:56
+	bad_input "--net with a bad MAC" "mac" -- run --kernel "$KERNEL" "${good[@]}" --net tap=t0,mac=52:54:00:zz:34:56
+	bad_input "--net with a multicast MAC" "unicast" -- run --kernel "$KERNEL" "${good[@]}" --net tap=t0,mac=01:00:5e:00:00:01
+	bad_input "no /dev/vhost-net" /nonexistent VMM_VHOST_NET_DEVICE=/nonexistent -- run --kernel "$KERNEL" "${good[@]}" --net tap=t0
 }
 
 # ---- 2. guest boots ------------------------------------------------------

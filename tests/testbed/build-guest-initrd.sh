@@ -1,7 +1,9 @@
 #!/bin/bash
 # Build the stock test guest's initramfs: busybox-static plus
-# tests/testbed/guest-init as /init (see that file for the marker lines).
-# No kernel modules yet. Rebuilt only when an input changes.
+# tests/testbed/guest-init as /init (see that file for the marker lines),
+# the Debian kernel's virtio-net modules (Debian builds them as modules) and
+# iperf3 with its libraries, for the networking tests. Rebuilt only when an
+# input changes.
 #
 #   tests/testbed/build-guest-initrd.sh [OUT]   (default build/testbed/guest.cpio.gz)
 set -eu
@@ -12,7 +14,16 @@ OUT=${1:-$TESTBED/guest.cpio.gz}
 mkdir -p "$(dirname "$OUT")"
 OUT=$(cd "$(dirname "$OUT")" && pwd)/${OUT##*/}
 
-key=$(cat "$TBSRC/guest-init" "$0" "$TBSRC/common.sh" /bin/busybox | sha256sum | cut -d' ' -f1)
+# shellcheck source=/dev/null
+. "$TESTBED/kernel.env" # MODDIR, from fetch-kernel.sh
+# Load order: each module after the ones it depends on.
+GUEST_MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover
+drivers/net/net_failover drivers/net/virtio_net"
+IPERF3=$(command -v iperf3) || die "iperf3 not found (install package iperf3)"
+
+key=$(cat "$TBSRC/guest-init" "$0" "$TBSRC/common.sh" /bin/busybox "$IPERF3" "$MODDIR/modules.builtin" 2>/dev/null |
+	sha256sum | cut -d' ' -f1)
 if [ -f "$OUT" ] && [ "$(cat "$OUT.key" 2>/dev/null)" = "$key" ]; then
 	exit 0
 fi
@@ -21,6 +32,18 @@ work=$OUT.root.tmp
 rm -rf "$work"
 busybox_root "$work"
 install -m 755 "$TBSRC/guest-init" "$work/init"
+mkdir -p "$work/lib/modules"
+for m in $GUEST_MODULES; do
+	cp "$MODDIR/kernel/$m.ko" "$work/lib/modules/" || die "module $m missing in $MODDIR"
+	echo "${m##*/}" >>"$work/lib/modules/load-order"
+done
+# iperf3 and every library it links, at the same paths as on this machine.
+mkdir -p "$work/usr/bin"
+cp "$IPERF3" "$work/usr/bin/iperf3"
+for lib in $(ldd "$IPERF3" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
+	mkdir -p "$work$(dirname "$lib")"
+	cp -L "$lib" "$work$lib"
+done
 pack_cpio "$work" "$OUT"
 echo "$key" >"$OUT.key"
 rm -rf "$work"

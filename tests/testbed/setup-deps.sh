@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential gcc clang make pkg-config linux-libc-dev libcmocka-dev
 libinih-dev acpica-tools qemu-system-x86 busybox-static cpio iperf3
-gcc-multilib"
+gcc-multilib iproute2"
 
 missing=""
 for p in $PKGS; do

@@ -23,6 +23,7 @@
 #include "../../boot/acpi_dmar.h"
 #include "../../boot/boot.h"
 #include "../../vmm/guest_mem.h"
+#include "acpi_test_util.h"
 
 #define MEM_SIZE (2u << 20)
 #define PM_PORT  0x600
@@ -36,11 +37,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -1;
-	f->buf = calloc(1, MEM_SIZE);
-	if (f->buf == NULL || guest_mem_add(&f->gm, 0, MEM_SIZE, f->buf) != 0) {
-		free(f->buf);
+	if (f == NULL || acpi_test_mem_init(&f->buf, &f->gm, MEM_SIZE) != 0) {
 		free(f);
 		return -1;
 	}
@@ -51,15 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int ret = 0;
-	if (f->tmpdir[0] != '\0') {
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmpdir);
-		ret = system(cmd) == 0 ? 0 : -1;
-	}
-	free(f->buf);
-	free(f);
-	return ret;
+	return acpi_test_teardown(f, f->buf, f->tmpdir);
 }
 
 static struct acpi_config config(unsigned ncpus)
@@ -67,28 +56,6 @@ static struct acpi_config config(unsigned ncpus)
 	return (struct acpi_config){
 		.ncpus = ncpus, .ioapic_gpa = BOOT_IOAPIC_GPA, .pm_port = PM_PORT,
 	};
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
 }
 
 /*
@@ -478,43 +445,6 @@ static void test_dsdt_pci(void **state)
 	assert_non_null(memmem(dsdt_aml, dsdt_aml_len, ecam, sizeof(ecam)));
 }
 
-/* Run iasl -d on dir/name.dat; fail on a bad status, missing output or complaints. */
-static void iasl_check(const char *dir, const char *name)
-{
-	char cmd[512], line[512], path[512];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl -d %s.dat 2>&1", dir, name);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	while (fgets(line, sizeof(line), p) != NULL) {
-		/* iasl reports bad checksums as "Firmware Warning ... Incorrect". */
-		if (strstr(line, "Error") || strstr(line, "Warning") || strstr(line, "Incorrect"))
-			fail_msg("iasl -d %s.dat: %s", name, line);
-	}
-	int st = pclose(p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("iasl -d %s.dat failed (status %d)", name, st);
-
-	snprintf(path, sizeof(path), "%s/%s.dsl", dir, name);
-	FILE *dsl = fopen(path, "r");
-	if (dsl == NULL)
-		fail_msg("iasl -d produced no %s", path);
-	while (fgets(line, sizeof(line), dsl) != NULL) {
-		if (strstr(line, "Incorrect") || strstr(line, "Invalid") || strstr(line, "****"))
-			fail_msg("%s: %s", path, line);
-	}
-	fclose(dsl);
-}
-
-static void dump(const char *dir, const char *name, const uint8_t *t)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
-	FILE *o = fopen(path, "wb");
-	assert_non_null(o);
-	assert_int_equal(fwrite(t, 1, rd32(t + 4), o), rd32(t + 4));
-	assert_int_equal(fclose(o), 0);
-}
-
 /*
  * The DMAR is listed only when the VM has a VT-d: a DMAR without one would
  * make an intel_iommu=on guest probe an empty register page. Its contents
@@ -564,11 +494,11 @@ static void test_iasl_disassembles(void **state)
 	const char *dir = f->tmpdir;
 	const uint8_t *x = build(f, 4);
 	const uint8_t *fadt = find(f, x, "FACP");
-	dump(dir, "XSDT", x);
-	dump(dir, "FACP", fadt);
-	dump(dir, "APIC", find(f, x, "APIC"));
-	dump(dir, "MCFG", find(f, x, "MCFG"));
-	dump(dir, "DSDT", table(f, rd64(fadt + 140), "DSDT"));
+	acpi_test_dump(dir, "XSDT", x);
+	acpi_test_dump(dir, "FACP", fadt);
+	acpi_test_dump(dir, "APIC", find(f, x, "APIC"));
+	acpi_test_dump(dir, "MCFG", find(f, x, "MCFG"));
+	acpi_test_dump(dir, "DSDT", table(f, rd64(fadt + 140), "DSDT"));
 
 	static const char *const names[] = { "XSDT", "FACP", "APIC", "MCFG", "DSDT" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -19,6 +19,7 @@
 #include "../../boot/acpi_dmar.h"
 #include "../../iommu/iommu.h"
 #include "../../vmm/guest_mem.h"
+#include "acpi_test_util.h"
 
 #define MEM_SIZE (2u << 20)
 
@@ -32,11 +33,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		return -1;
-	f->buf = calloc(1, MEM_SIZE);
-	if (f->buf == NULL || guest_mem_add(&f->gm, 0, MEM_SIZE, f->buf) != 0) {
-		free(f->buf);
+	if (f == NULL || acpi_test_mem_init(&f->buf, &f->gm, MEM_SIZE) != 0) {
 		free(f);
 		return -1;
 	}
@@ -48,44 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int ret = 0;
-	if (f->tmpdir[0] != '\0') {
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmpdir);
-		ret = system(cmd) == 0 ? 0 : -1;
-	}
-	free(f->buf);
-	free(f);
-	return ret;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
+	return acpi_test_teardown(f, f->buf, f->tmpdir);
 }
 
 static const uint8_t *build(struct fixture *f, uint64_t base)
@@ -150,24 +110,11 @@ static void test_iasl_disassembles(void **state)
 	const uint8_t *t = build(f, BOOT_VTD_GPA);
 	strcpy(f->tmpdir, "/tmp/dmar.XXXXXX");
 	assert_non_null(mkdtemp(f->tmpdir));
-	char path[128], cmd[256], line[512];
-	snprintf(path, sizeof(path), "%s/dmar.dat", f->tmpdir);
-	FILE *o = fopen(path, "wb");
-	assert_non_null(o);
-	assert_int_equal(fwrite(t, 1, rd32(t + 4), o), rd32(t + 4));
-	assert_int_equal(fclose(o), 0);
-
-	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl -d dmar.dat 2>&1", f->tmpdir);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	while (fgets(line, sizeof(line), p) != NULL)
-		if (strstr(line, "Error") || strstr(line, "Warning") || strstr(line, "Incorrect"))
-			fail_msg("iasl -d dmar.dat: %s", line);
-	int st = pclose(p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("iasl -d dmar.dat failed (status %d)", st);
+	acpi_test_dump(f->tmpdir, "dmar", t);
+	iasl_check(f->tmpdir, "dmar");
 
 	/* The disassembly shows the fields as ACPICA understood them. */
+	char path[128], line[512];
 	snprintf(path, sizeof(path), "%s/dmar.dsl", f->tmpdir);
 	FILE *dsl = fopen(path, "r");
 	assert_non_null(dsl);

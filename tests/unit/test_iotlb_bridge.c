@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../iommu/iommu.h"
+#include "vtd_test_util.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -54,25 +55,9 @@ static void on_msi(void *opaque, uint64_t addr, uint32_t data)
 	e->msi_addr = addr;
 }
 
-static void wr64(struct env *e, uint64_t gpa, uint64_t v)
-{
-	assert_int_equal(guest_mem_write(&e->gm, gpa, &v, 8), 0);
-}
-
-static uint64_t rd64(struct env *e, uint64_t gpa)
-{
-	uint64_t v;
-	assert_int_equal(guest_mem_read_u64(&e->gm, gpa, &v), 0);
-	return v;
-}
-
-static uint64_t alloc_table(struct env *e)
-{
-	uint64_t t = e->next;
-	e->next += 0x1000;
-	assert_true(e->next <= 8 * MiB);
-	return t;
-}
+static void wr64(struct env *e, uint64_t gpa, uint64_t v) { vtd_test_wr64(&e->gm, gpa, v); }
+static uint64_t rd64(struct env *e, uint64_t gpa) { return vtd_test_rd64(&e->gm, gpa); }
+static uint64_t alloc_table(struct env *e) { return vtd_test_alloc_table(&e->next); }
 
 static void reg_wr(struct env *e, uint64_t off, unsigned size, uint64_t val)
 {
@@ -94,12 +79,7 @@ static int setup_wire(void **state, enum iotlb_wire wire)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
-	e->a = calloc(1, A_SIZE);
-	e->b = calloc(1, B_SIZE);
-	assert_non_null(e->a);
-	assert_non_null(e->b);
-	assert_int_equal(guest_mem_add(&e->gm, 0, A_SIZE, e->a), 0);
-	assert_int_equal(guest_mem_add(&e->gm, B_GPA, B_SIZE, e->b), 0);
+	vtd_test_ram2(&e->gm, &e->a, A_SIZE, &e->b, B_GPA, B_SIZE);
 	e->next = RTA + 0x1000;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, e->sv), 0);
 	assert_int_equal(vtd_init(&e->v, &e->gm, false, on_msi, e), 0);
@@ -186,25 +166,10 @@ static uint64_t host_of(struct env *e, uint64_t gpa)
 	return (uint64_t)(uintptr_t)guest_mem_ptr(&e->gm, gpa, 1);
 }
 
-static unsigned idx(uint64_t iova, unsigned level)
-{
-	return (unsigned)((iova >> (12 + 9 * (level - 1))) & 511);
-}
-
 /* PTE slot of iova at level (4-level tables), creating the tables above. */
 static uint64_t slot(struct env *e, uint64_t iova, unsigned level)
 {
-	uint64_t table = e->top;
-	for (unsigned l = 4; l > level; l--) {
-		uint64_t s = table + idx(iova, l) * 8u;
-		uint64_t v = rd64(e, s);
-		if ((v & 3) == 0) {
-			v = alloc_table(e) | RW;
-			wr64(e, s, v);
-		}
-		table = v & 0x000ffffffffff000ull;
-	}
-	return table + idx(iova, level) * 8u;
+	return vtd_test_slot(&e->gm, &e->next, e->top, 4, iova, level, RW);
 }
 
 static void map(struct env *e, uint64_t iova, uint64_t gpa, unsigned level, uint64_t perm)
@@ -229,9 +194,7 @@ static int miss(struct env *e, uint64_t iova, uint8_t perm)
 /* Queue one descriptor at the current tail (no IQT write). */
 static void queue(struct env *e, uint64_t q0, uint64_t q1)
 {
-	wr64(e, QBASE + e->qtail, q0);
-	wr64(e, QBASE + e->qtail + 8, q1);
-	e->qtail = (e->qtail + 16) % 4096;
+	vtd_test_queue(&e->gm, QBASE, &e->qtail, q0, q1);
 }
 
 static void queue_wait(struct env *e, uint32_t data)
@@ -245,12 +208,7 @@ static void submit(struct env *e)
 	assert_int_equal(reg_rd(e, VTD_REG_IQH, 8), e->qtail);
 }
 
-static uint32_t status_word(struct env *e)
-{
-	uint32_t v;
-	assert_int_equal(guest_mem_read(&e->gm, STATUS, &v, 4), 0);
-	return v;
-}
+static uint32_t status_word(struct env *e) { return vtd_test_rd32(&e->gm, STATUS); }
 
 /* ------------------------------------------------------------- misses */
 

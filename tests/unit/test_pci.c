@@ -17,6 +17,7 @@
 
 #include "../../boot/boot.h"
 #include "../../devices/pci.h"
+#include "pci_test_util.h"
 
 #define DEV_SLOT 3
 #define DEV_FN   PCI_DEVFN(DEV_SLOT, 0)
@@ -51,17 +52,13 @@ static uint32_t cfg_rd(struct fixture *f, uint8_t devfn, unsigned off, unsigned 
 {
 	uint8_t b[4];
 	pci_ecam_io_ops.read(&f->bus, (uint64_t)devfn << 12 | off, b, len);
-	uint32_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v |= (uint32_t)b[i] << (8 * i);
-	return v;
+	return (uint32_t)le_get(b, len);
 }
 
 static void cfg_wr(struct fixture *f, uint8_t devfn, unsigned off, uint32_t v, unsigned len)
 {
 	uint8_t b[4];
-	for (unsigned i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	le_put(b, v, len);
 	pci_ecam_io_ops.write(&f->bus, (uint64_t)devfn << 12 | off, b, len);
 }
 

@@ -19,6 +19,7 @@
 
 #include "../../boot/boot.h"
 #include "../../devices/pci.h"
+#include "pci_test_util.h"
 #include "../../vmm/io_bus.h"
 
 #define DEV_FN   PCI_DEVFN(2, 0)
@@ -154,25 +155,17 @@ static int teardown(void **state)
 static uint64_t pio(struct fixture *f, uint64_t port, uint64_t v, unsigned len, bool wr)
 {
 	uint8_t b[8];
-	for (unsigned i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	le_put(b, v, len);
 	io_bus_access(&f->pio, port, b, len, wr);
-	uint64_t r = 0;
-	for (unsigned i = 0; i < len; i++)
-		r |= (uint64_t)b[i] << (8 * i);
-	return r;
+	return le_get(b, len);
 }
 
 static uint64_t mmio(struct fixture *f, uint64_t gpa, uint64_t v, unsigned len, bool wr)
 {
 	uint8_t b[8];
-	for (unsigned i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	le_put(b, v, len);
 	assert_true(io_bus_access(&f->mmio, gpa, b, len, wr));
-	uint64_t r = 0;
-	for (unsigned i = 0; i < len; i++)
-		r |= (uint64_t)b[i] << (8 * i);
-	return r;
+	return le_get(b, len);
 }
 
 static uint32_t conf1_addr(uint8_t bus, uint8_t devfn, unsigned reg)

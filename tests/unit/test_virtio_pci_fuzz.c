@@ -19,6 +19,7 @@
 
 #include "../../devices/pci.h"
 #include "../../devices/virtio_pci.h"
+#include "virtio_pci_test_util.h"
 
 #define SLOT   PCI_DEVFN(5, 0)
 #define NQ     4
@@ -138,10 +139,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	virtio_pci_destroy(&f->vd);
-	pci_bus_destroy(&f->bus);
-	free(f);
-	return 0;
+	return vp_teardown(&f->vd, &f->bus, f);
 }
 
 static const unsigned lens[] = { 1, 2, 4, 8, 1, 2, 4, 3, 5, 8 };

@@ -15,6 +15,7 @@
 
 #include "../../devices/pci.h"
 #include "../../devices/virtio_pci.h"
+#include "virtio_pci_test_util.h"
 
 #define SLOT  PCI_DEVFN(4, 0)
 #define NQ    2
@@ -105,38 +106,22 @@ static const uint8_t net_cfg[10] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56, 1, 0, 1, 0
 
 static uint32_t cfg_rd(struct fixture *f, unsigned off, unsigned len)
 {
-	uint8_t b[4];
-	pci_cfg_access_read(&f->bus, SLOT, off, b, len);
-	uint32_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v |= (uint32_t)b[i] << (8 * i);
-	return v;
+	return vp_cfg_rd(&f->bus, SLOT, off, len);
 }
 
 static void cfg_wr(struct fixture *f, unsigned off, uint32_t v, unsigned len)
 {
-	uint8_t b[4];
-	for (unsigned i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	pci_cfg_access_write(&f->bus, SLOT, off, b, len);
+	vp_cfg_wr(&f->bus, SLOT, off, v, len);
 }
 
 static uint64_t bar_rd(struct fixture *f, unsigned off, unsigned len)
 {
-	uint8_t b[8];
-	pci_mmio_window_ops.read(&f->bus, f->bar - f->bus.win.mmio_base + off, b, len);
-	uint64_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
+	return vp_bar_rd(&f->bus, f->bar, off, len);
 }
 
 static void bar_wr(struct fixture *f, unsigned off, uint64_t v, unsigned len)
 {
-	uint8_t b[8];
-	for (unsigned i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	pci_mmio_window_ops.write(&f->bus, f->bar - f->bus.win.mmio_base + off, b, len);
+	vp_bar_wr(&f->bus, f->bar, off, v, len);
 }
 
 /* First capability with this id (and cfg_type for vendor ones), from config space. */
@@ -173,10 +158,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	virtio_pci_destroy(&f->vd);
-	pci_bus_destroy(&f->bus);
-	free(f);
-	return 0;
+	return vp_teardown(&f->vd, &f->bus, f);
 }
 
 #define CC(reg) (VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_##reg)

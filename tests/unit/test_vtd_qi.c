@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../../iommu/iommu.h"
+#include "vtd_test_util.h"
 
 #define MEM (4ull << 20)
 #define QBASE 0x10000ull
@@ -37,12 +38,7 @@ struct fx {
 	uint64_t qtail;
 };
 
-static uint32_t status_word(struct fx *f, uint64_t gpa)
-{
-	uint32_t v;
-	assert_int_equal(guest_mem_read(&f->gm, gpa, &v, 4), 0);
-	return v;
-}
+static uint32_t status_word(struct fx *f, uint64_t gpa) { return vtd_test_rd32(&f->gm, gpa); }
 
 static void on_inval(void *opaque, const struct vtd_inval *inv)
 {
@@ -95,10 +91,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void wr64(struct fx *f, uint64_t gpa, uint64_t v)
-{
-	assert_int_equal(guest_mem_write(&f->gm, gpa, &v, 8), 0);
-}
+static void wr64(struct fx *f, uint64_t gpa, uint64_t v) { vtd_test_wr64(&f->gm, gpa, v); }
 
 static uint64_t reg(struct fx *f, uint64_t off, unsigned size)
 {
@@ -109,9 +102,7 @@ static uint64_t reg(struct fx *f, uint64_t off, unsigned size)
 
 static void queue(struct fx *f, uint64_t q0, uint64_t q1)
 {
-	wr64(f, QBASE + f->qtail, q0);
-	wr64(f, QBASE + f->qtail + 8, q1);
-	f->qtail = (f->qtail + 16) % 4096;
+	vtd_test_queue(&f->gm, QBASE, &f->qtail, q0, q1);
 }
 
 static uint64_t wait_desc(uint32_t data, bool sw, bool irq)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../iommu/iommu.h"
+#include "vtd_test_util.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -41,12 +42,7 @@ static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
-	e->a = calloc(1, A_SIZE);
-	e->b = calloc(1, B_SIZE);
-	assert_non_null(e->a);
-	assert_non_null(e->b);
-	assert_int_equal(guest_mem_add(&e->gm, 0, A_SIZE, e->a), 0);
-	assert_int_equal(guest_mem_add(&e->gm, B_GPA, B_SIZE, e->b), 0);
+	vtd_test_ram2(&e->gm, &e->a, A_SIZE, &e->b, B_GPA, B_SIZE);
 	e->next = RTA + 0x1000;
 	e->cfg = (struct vtd_walk_cfg){ .haw = 48, .mgaw = 48, .sagaw = 0x6, .sllps = 0x3,
 					.dt = true, .pt = true, .sc = false };
@@ -63,25 +59,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void wr64(struct env *e, uint64_t gpa, uint64_t v)
-{
-	assert_int_equal(guest_mem_write(&e->gm, gpa, &v, 8), 0);
-}
-
-static uint64_t rd64(struct env *e, uint64_t gpa)
-{
-	uint64_t v;
-	assert_int_equal(guest_mem_read_u64(&e->gm, gpa, &v), 0);
-	return v;
-}
-
-static uint64_t alloc_table(struct env *e)
-{
-	uint64_t t = e->next;
-	e->next += 0x1000;
-	assert_true(e->next <= 8 * MiB); /* data pages live above 8 MiB */
-	return t;
-}
+static void wr64(struct env *e, uint64_t gpa, uint64_t v) { vtd_test_wr64(&e->gm, gpa, v); }
+static uint64_t rd64(struct env *e, uint64_t gpa) { return vtd_test_rd64(&e->gm, gpa); }
+static uint64_t alloc_table(struct env *e) { return vtd_test_alloc_table(&e->next); }
 
 /* Root + context entry for rid; returns the context entry's address. */
 static uint64_t set_ctx(struct env *e, uint16_t rid, uint64_t lo, uint64_t hi)
@@ -106,11 +86,7 @@ static uint64_t make_dev(struct env *e, uint16_t rid, unsigned aw, uint16_t did)
 	return top;
 }
 
-/* Index of iova at level L (bits 12+9(L-1) .. +8). */
-static unsigned idx(uint64_t iova, unsigned level)
-{
-	return (unsigned)((iova >> (12 + 9 * (level - 1))) & 511);
-}
+static unsigned idx(uint64_t iova, unsigned level) { return vtd_test_idx(iova, level); }
 
 /*
  * Address of the entry for iova at 'level', creating the tables above it
@@ -119,17 +95,7 @@ static unsigned idx(uint64_t iova, unsigned level)
 static uint64_t slot(struct env *e, uint64_t top, unsigned levels, uint64_t iova,
 		     unsigned level, uint64_t nl_perm)
 {
-	uint64_t table = top;
-	for (unsigned l = levels; l > level; l--) {
-		uint64_t s = table + idx(iova, l) * 8u;
-		uint64_t v = rd64(e, s);
-		if ((v & 3) == 0) {
-			v = alloc_table(e) | nl_perm;
-			wr64(e, s, v);
-		}
-		table = v & 0x000ffffffffff000ull;
-	}
-	return table + idx(iova, level) * 8u;
+	return vtd_test_slot(&e->gm, &e->next, top, levels, iova, level, nl_perm);
 }
 
 /* Map one leaf of the size of 'level' (PS set above level 1). */

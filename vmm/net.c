@@ -243,8 +243,9 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 	n->bar_addr = PCI_BAR_UNMAPPED;
 	n->vhost.vhost_fd = n->vhost.tap_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
+		n->kick_fd[q] = n->call_fd[q] = n->irqfd_gsi[q] = -1;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
-		n->irqfd_gsi[q] = -1;
 		n->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n->kick_fd[q] < 0 || n->call_fd[q] < 0)
@@ -296,9 +297,9 @@ void net_destroy(struct net_dev *n)
 {
 	vhost_net_close(&n->vhost);
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
-		if (n->kick_fd[q] > 0)
+		if (n->kick_fd[q] >= 0)
 			close(n->kick_fd[q]);
-		if (n->call_fd[q] > 0)
+		if (n->call_fd[q] >= 0)
 			close(n->call_fd[q]);
 	}
 }

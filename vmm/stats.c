@@ -45,8 +45,26 @@ static long rss_outside_guest_kib(const struct vm *vm)
 	return total;
 }
 
+/* The message as a JSON string body: quotes, backslashes and controls escaped. */
+static void json_escape(char *out, size_t outlen, const char *in)
+{
+	size_t o = 0;
+	for (; *in && o + 7 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
+		else if (c < 0x20)
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 int vm_write_stats(const struct vm *vm, const char *path)
 {
+	char msg[sizeof(vm->exit_message) * 6 + 1];
+	json_escape(msg, sizeof(msg), vm->exit_message);
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
 		return -errno;
@@ -62,7 +80,7 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		"  \"rss_outside_guest_kib\": %ld,\n"
 		"  \"exits\": { \"io\": %" PRIu64 ", \"mmio\": %" PRIu64 ", \"other\": %" PRIu64 " },\n"
 		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }",
-		vm->exit_status, vm->exit_message, vm->ncpus, vm->ram_size,
+		vm->exit_status, msg, vm->ncpus, vm->ram_size,
 		first ? (first - vm->stats.start_ns) / 1000 : 0,
 		(vm->stats.created_ns - vm->stats.start_ns) / 1000,
 		(vm->stats.loaded_ns - vm->stats.created_ns) / 1000, rss_outside_guest_kib(vm),

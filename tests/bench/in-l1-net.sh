@@ -14,19 +14,12 @@ REPS=${2:-3}
 SECS=${3:-10}
 KERNEL=$ROOT/build/testbed/vmlinuz
 INITRD=$ROOT/build/testbed/guest.cpio.gz
-HOST_IP=198.18.0.1 # RFC 2544 benchmark range; exists only inside L1
-TAP=vmmtap0
+# shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
+. "$ROOT/tests/testbed/l1-net.sh"
+HOST_IP=$L1_HOST_IP
+TAP=$L1_TAP
 mkdir -p "$OUT"
-
-ip tuntap add dev "$TAP" mode tap 2>/dev/null || true
-ip addr add "$HOST_IP/24" dev "$TAP" 2>/dev/null || true
-ip link set "$TAP" up
-# In the background rather than -D: a daemon chdirs to / and would lose
-# a relative log path. Stopped when this script exits.
-iperf3 -s -B "$HOST_IP" >"$OUT/iperf3-server.log" 2>&1 &
-IPERF_PID=$!
-trap 'kill "$IPERF_PID" 2>/dev/null || true' EXIT
-sleep 1
+l1_net_up "$OUT/iperf3-server.log"
 
 # config name -> monitor, extra guest cmdline, monitor arguments
 run_one() { # CONFIG REP

@@ -108,23 +108,11 @@ check_stat_positive() { # NAME JSON-KEY: the first "KEY": N in the stats is > 0
 	[ -n "$v" ] && [ "$v" -gt 0 ] || { why "$1" "stats $2='$v', expected > 0"; return 1; }
 }
 
-# The L1 end of the guest's network: a TAP with an address and an iperf3
-# server. Addresses are from 198.18.0.0/15, the range set aside for network
-# benchmarks (RFC 2544); the network exists only inside L1.
-HOST_IP=198.18.0.1
-GUEST_NET=198.18.0.2/24
-TAP=vmmtap0
-net_setup() {
-	ip tuntap add dev "$TAP" mode tap 2>/dev/null || true
-	ip addr add "$HOST_IP/24" dev "$TAP" 2>/dev/null || true
-	ip link set "$TAP" up
-		# In the background rather than -D: a daemon chdirs to / and would lose
-	# a relative log path. Stopped when this script exits.
-	iperf3 -s -B "$HOST_IP" >"$OUT/iperf3-server.log" 2>&1 &
-	IPERF_PID=$!
-	trap 'kill "$IPERF_PID" 2>/dev/null || true' EXIT
-	sleep 1
-}
+# shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
+. "$ROOT/tests/testbed/l1-net.sh"
+HOST_IP=$L1_HOST_IP
+GUEST_NET=$L1_GUEST_NET
+TAP=$L1_TAP
 
 # A guest with virtio-net on vhost-net: ping, iperf3 both ways (unless
 # SECONDS is 0), driver unbind/rebind, ping again; EXTRA adds to the command
@@ -153,7 +141,7 @@ poweroff_case 1
 poweroff_case 2
 reboot_case
 if [ "$MONITOR" = vmm ] && [ "${E2E_NET:-1}" = 1 ]; then
-	net_setup
+	l1_net_up "$OUT/iperf3-server.log"
 	net_case net "${E2E_IPERF_SECONDS:-10}" "" ""
 	net_case iommu-lazy "$IOMMU_SECS" "intel_iommu=on" ",iommu=on"
 	run_check "iommu-lazy: DMAR enabled" check_marker_re iommu-lazy "VMM-GUEST-DMESG: DMAR: IOMMU enabled"

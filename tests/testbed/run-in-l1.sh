@@ -80,6 +80,14 @@ if [ ${#run_dir} -lt 90 ]; then
 	monitor=(-monitor "unix:$run_dir/monitor.sock,server=on,wait=off")
 fi
 
+# One L1 at a time on this machine: two nested-TCG guests on a 2-core host
+# make each other's timings (and benchmarks) meaningless. The lock is
+# released when this script exits.
+exec 8>"$TESTBED/.run-lock"
+if ! flock -n 8; then
+	log "another test-bed run is in progress; waiting for it"
+	flock 8
+fi
 log "booting L1 (timeout ${timeout_s}s), log: $log_file"
 start=$(date +%s)
 set +e

@@ -565,6 +565,42 @@ struct iotlb_stats {
  */
 #define IOTLB_BRIDGE_MAX_LEN_DEFAULT (1ull << 30)
 
+/*
+ * 5b. A shadow of vhost's device IOTLB (iotlb_shadow.c), a debugging aid:
+ * the bridge feeds it every UPDATE and INVALIDATE it writes, and the VT-d
+ * unit re-checks it against the guest's tables after each invalidation
+ * queue run. 2048 entries = vhost's default max_iotlb_entries.
+ */
+#define IOTLB_SHADOW_MAX 2048
+
+struct iotlb_shadow_ent {
+	uint64_t iova, len, gpa, seq;
+	uint16_t did;
+	uint8_t perm;
+	bool translated;        /* false: an identity window (TE off) */
+	unsigned stale_checks;  /* consecutive checks that found it stale */
+};
+
+typedef void (*iotlb_shadow_report_fn)(void *opaque, const char *msg);
+
+struct iotlb_shadow {
+	struct iotlb_shadow_ent e[IOTLB_SHADOW_MAX]; /* oldest first */
+	unsigned n;
+	uint64_t seq, checks, stale_found;
+	iotlb_shadow_report_fn report;
+	void *opaque;
+};
+
+void iotlb_shadow_init(struct iotlb_shadow *s, iotlb_shadow_report_fn report, void *opaque);
+void iotlb_shadow_update(struct iotlb_shadow *s, uint64_t iova, uint64_t len, uint64_t gpa,
+			 uint8_t perm, uint16_t did, bool translated);
+/* vhost's rule: delete every entry overlapping [iova, iova + size - 1]. */
+void iotlb_shadow_invalidate(struct iotlb_shadow *s, uint64_t iova, uint64_t size);
+/* Re-translate every page of every entry; returns the stale entries found
+ * and reports each (first and third time) through the report callback. */
+unsigned iotlb_shadow_check(struct iotlb_shadow *s, const struct guest_mem *gm,
+			    const struct vtd_regs *regs, uint16_t rid, const char *when);
+
 struct iotlb_bridge {
 	int fd;                 /* vhost fd (or a fake); owned by the caller */
 	enum iotlb_wire wire;   /* negotiated message format */
@@ -582,6 +618,7 @@ struct iotlb_bridge {
 	bool identity;
 	uint8_t did_map[65536 / 8];
 	struct iotlb_stats st;
+	struct iotlb_shadow *shadow; /* NULL unless checking (VMM_IOTLB_CHECK=1) */
 };
 
 /*

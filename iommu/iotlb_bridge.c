@@ -62,7 +62,7 @@ static int send_msg(struct iotlb_bridge *b, const struct iotlb_msg *m)
 
 /* The only way a uaddr is made: [gpa, gpa + len) must be in one RAM region. */
 static int send_update(struct iotlb_bridge *b, uint64_t iova, uint64_t gpa, uint64_t len,
-		       uint8_t perm)
+		       uint8_t perm, uint16_t did, bool translated)
 {
 	const struct guest_region *rg = guest_mem_region(b->gm, gpa);
 	if (rg == NULL || len == 0 || gpa < rg->gpa || len > rg->size - (gpa - rg->gpa) ||
@@ -78,6 +78,8 @@ static int send_update(struct iotlb_bridge *b, uint64_t iova, uint64_t gpa, uint
 	if (ret == 0) {
 		b->st.updates++;
 		b->st.bytes_mapped += len;
+		if (b->shadow != NULL)
+			iotlb_shadow_update(b->shadow, iova, len, gpa, perm, did, translated);
 	}
 	return ret;
 }
@@ -97,7 +99,7 @@ static int identity_miss(struct iotlb_bridge *b, uint64_t iova)
 		start = rg->gpa;
 	if (end_incl > rg_last)
 		end_incl = rg_last;
-	int ret = send_update(b, start, start, end_incl - start + 1, VTD_PERM_RW);
+	int ret = send_update(b, start, start, end_incl - start + 1, VTD_PERM_RW, 0, false);
 	if (ret == 0)
 		b->identity = true;
 	return ret;
@@ -128,7 +130,7 @@ static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm)
 		b->st.unmappable++;
 		return -EFAULT;
 	}
-	int ret = send_update(b, ext.iova, ext.gpa, ext.len, ext.perm);
+	int ret = send_update(b, ext.iova, ext.gpa, ext.len, ext.perm, ext.domain_id, true);
 	/* Mark the domain even if the write failed: vhost may have taken part. */
 	b->did_map[ext.domain_id / 8] |= (uint8_t)(1u << (ext.domain_id % 8));
 	return ret;
@@ -179,8 +181,11 @@ static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t
 		m.size = last - first + 1; /* < 2^64 since first > 0 or last < max */
 	}
 	int ret = send_msg(b, &m);
-	if (ret == 0)
+	if (ret == 0) {
 		b->st.invalidates++;
+		if (b->shadow != NULL)
+			iotlb_shadow_invalidate(b->shadow, m.iova, m.size);
+	}
 	return ret;
 }
 

@@ -36,6 +36,10 @@ static void on_event(void *opaque, const struct vtd_event *ev)
 	switch (ev->type) {
 	case VTD_EV_IQ_TAIL:
 		(void)vtd_qi_process(&v->regs, v->gm, dispatch_inval, v, &v->qi);
+		for (unsigned i = 0; i < v->nbridges; i++)
+			if (v->bridge[i]->shadow != NULL)
+				(void)iotlb_shadow_check(v->bridge[i]->shadow, v->gm, &v->regs,
+							 v->bridge[i]->rid, "queue");
 		return;
 	case VTD_EV_FAULT_MSI:
 	case VTD_EV_INV_MSI:

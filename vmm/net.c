@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -207,6 +208,12 @@ static const struct virtio_pci_ops net_ops = {
 	.bar_moved = net_bar_moved,
 };
 
+static void net_shadow_report(void *opaque, const char *msg)
+{
+	const struct net_dev *n = opaque;
+	fprintf(stderr, "vmm: net%u: %s\n", n->index, msg);
+}
+
 /*
  * iommu=on: vhost's device IOTLB, the message format, and the bridge that
  * answers this device's misses (requester id 00:(1 + index).0).
@@ -225,6 +232,14 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	rc = iotlb_bridge_init(&n->bridge, n->vhost.vhost_fd,
 			       v2 ? IOTLB_WIRE_V2 : IOTLB_WIRE_V1_NATIVE, rid, &n->vm->mem,
 			       &n->vm->vtd->regs, 0);
+	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu.h, 5b */
+	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {
+		n->bridge.shadow = calloc(1, sizeof(*n->bridge.shadow));
+		if (n->bridge.shadow == NULL)
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: VMM_IOTLB_CHECK: out of memory",
+				    n->index);
+		iotlb_shadow_init(n->bridge.shadow, net_shadow_report, n);
+	}
 	if (rc == 0)
 		rc = vtd_add_bridge(n->vm->vtd, &n->bridge);
 	if (rc < 0)
@@ -296,6 +311,13 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 void net_destroy(struct net_dev *n)
 {
 	vhost_net_close(&n->vhost);
+	if (n->bridge.shadow != NULL) {
+		fprintf(stderr, "vmm: net%u: iotlb-check: %" PRIu64 " checks, %" PRIu64
+			" stale entries found\n", n->index, n->bridge.shadow->checks,
+			n->bridge.shadow->stale_found);
+		free(n->bridge.shadow);
+		n->bridge.shadow = NULL;
+	}
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
 		if (n->kick_fd[q] >= 0)
 			close(n->kick_fd[q]);

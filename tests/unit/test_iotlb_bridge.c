@@ -396,6 +396,59 @@ static void test_invalidate_before_wait_status(void **state)
 	expect_none(e);
 }
 
+/* The debugging shadow (VMM_IOTLB_CHECK): it mirrors vhost and flags an
+ * entry whose pages no longer translate as vhost was told. */
+static unsigned shadow_reports;
+static void count_report(void *opaque, const char *msg)
+{
+	(void)opaque;
+	assert_non_null(strstr(msg, "iova 0x300000+0x3000"));
+	shadow_reports++;
+}
+
+static void test_shadow_flags_missed_invalidation(void **state)
+{
+	struct env *e = *state;
+	struct iotlb_shadow *sh = calloc(1, sizeof(*sh));
+	assert_non_null(sh);
+	iotlb_shadow_init(sh, count_report, NULL);
+	e->br.shadow = sh;
+	shadow_reports = 0;
+	for (unsigned i = 0; i < 3; i++)
+		map(e, 0x300000 + i * 0x1000ull, 0x800000 + i * 0x1000ull, 1, RW);
+	map(e, 0x400000, 0x900000, 1, RW);
+	te_on(e);
+	assert_int_equal(miss(e, 0x300000, VTD_PERM_W), 0);
+	assert_int_equal(expect_msg(e, IOTLB_UPDATE).size, 0x3000);
+	assert_int_equal(miss(e, 0x400000, VTD_PERM_W), 0);
+	expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(sh->n, 2);
+	/* The guest remaps the middle page but "forgets" to invalidate it. */
+	map(e, 0x301000, 0xa00000, 1, RW);
+	queue_wait(e, 7);
+	submit(e);
+	assert_int_equal(sh->stale_found, 1);
+	assert_int_equal(shadow_reports, 1);
+	/* Now it invalidates that page only: vhost drops the whole entry that
+	 * overlaps it, so does the shadow, and nothing is stale any more. */
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x301000);
+	queue_wait(e, 8);
+	submit(e);
+	expect_inval(e, 0x301000, 0x1000);
+	assert_int_equal(sh->n, 1);
+	assert_int_equal(sh->e[0].iova, 0x400000);
+	assert_int_equal(sh->stale_found, 1);
+	assert_int_equal(sh->checks, 2);
+	/* A total flush empties it. */
+	queue(e, 1u << 4 | VTD_QI_IOTLB, 0);
+	queue_wait(e, 9);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	assert_int_equal(sh->n, 0);
+	e->br.shadow = NULL;
+	free(sh);
+}
+
 static void test_domain_selective(void **state)
 {
 	struct env *e = *state;
@@ -563,6 +616,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_misses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fpd_suppresses_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_before_wait_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shadow_flags_missed_invalidation, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_domain_selective, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devtlb_and_hostile_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_and_register_invalidation, setup,

@@ -16,7 +16,9 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 		if (base < r->base + r->len && r->base < base + len)
 			return -EINVAL;
 	}
-	bus->range[bus->nranges++] = (struct io_range){ base, len, ops, opaque, name };
+	bus->range[bus->nranges++] = (struct io_range){
+		.base = base, .len = len, .ops = ops, .opaque = opaque, .name = name,
+	};
 	return 0;
 }
 
@@ -41,6 +43,8 @@ bool io_bus_access(struct io_bus *bus, uint64_t addr, uint8_t *data,
 		__atomic_fetch_add(&bus->unclaimed, 1, __ATOMIC_RELAXED);
 		return false;
 	}
+	/* The table is fixed after setup; only this counter changes. */
+	__atomic_fetch_add(&bus->range[r - bus->range].hits, 1, __ATOMIC_RELAXED);
 	if (is_write) {
 		if (r->ops->write)
 			r->ops->write(r->opaque, addr - r->base, data, len);

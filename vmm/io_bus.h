@@ -35,6 +35,7 @@ struct io_range {
 	const struct io_ops *ops;
 	void *opaque;
 	const char *name;
+	uint64_t hits;      /* accesses dispatched here (stats; relaxed atomics) */
 };
 
 struct io_bus {

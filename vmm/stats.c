@@ -86,6 +86,23 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		(vm->stats.loaded_ns - vm->stats.created_ns) / 1000, rss_outside_guest_kib(vm),
 		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->pio.unclaimed,
 		vm->mmio.unclaimed);
+	/* Where the exits went: the first thing to look at when boot is slow. */
+	const struct io_bus *buses[2] = { &vm->pio, &vm->mmio };
+	const char *bus_names[2] = { "pio_by_device", "mmio_by_device" };
+	for (unsigned b = 0; b < 2; b++) {
+		fprintf(f, ",\n  \"%s\": {", bus_names[b]);
+		const char *sep = " ";
+		for (unsigned i = 0; i < buses[b]->nranges; i++) {
+			const struct io_range *r = &buses[b]->range[i];
+			uint64_t hits = __atomic_load_n(&r->hits, __ATOMIC_RELAXED);
+			if (hits == 0)
+				continue;
+			fprintf(f, "%s\"%s@0x%" PRIx64 "\": %" PRIu64, sep, r->name ? r->name : "?",
+				r->base, hits);
+			sep = ", ";
+		}
+		fprintf(f, " }");
+	}
 	/* Only with a VT-d (some --net iommu=on): stats_iommu.c. */
 	if (vm->vtd) {
 		fprintf(f, ",\n  \"iommu\": {\n");

@@ -1,22 +1,32 @@
 /*
  * event_loop.c - the main thread's loop: console input into the UART,
- * SIGINT/SIGTERM, the stop eventfd that any thread may signal, and the
- * vhost fds of the nets behind the VT-d (IOTLB misses).
+ * SIGINT/SIGTERM, the stop eventfd that any thread may signal, the vhost
+ * fds of the nets behind the VT-d (IOTLB misses) and the TAPs' link state
+ * (tap_watch.h).
  *
  * IOTLB misses: vhost queues a MISS and stalls the ring until an UPDATE
  * covers it, so every miss left unanswered is a stalled queue. The fds are
- * O_NONBLOCK (vhost_net_open) and level-triggered here: on EPOLLIN a batch
- * of messages is served (each read() returns exactly one whole message;
- * vtd_service_fd takes vtd.lock only, see vmm/net.h for the lock order),
- * then the other fds get their turn and epoll reports the rest.
+ * O_NONBLOCK (vhost_net_open) and level-triggered here: a wakeup serves a
+ * batch (each read() returns exactly one whole message; vtd_handle_miss
+ * takes vtd.lock only, see vmm/net.h for the lock order), then the other
+ * fds get their turn and epoll reports the rest.
+ *
+ * Failures: a miss that gets no UPDATE is counted, and logged once per kind
+ * and device with its IOVA and errno; serving goes on. A vhost fd that
+ * fails to read, ends, or reports ERR/HUP with nothing left to read leaves
+ * epoll with a message (that device stalls, the VM runs on). Every path
+ * consumes a message or leaves epoll, so no error can keep the loop
+ * spinning.
  */
 #include "vm.h"
 
 #include "../iommu/iommu.h"
 #include "net.h"
+#include "tap_watch.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,7 +41,7 @@
 #define IOTLB_BATCH 64
 
 /* Kinds of IOTLB trouble, each logged once per device (bits of net_dev.iotlb_logged). */
-enum { LOG_FAULT = 1, LOG_WRITE = 2, LOG_BADMSG = 4, LOG_OTHER = 8 };
+enum { LOG_FAULT = 1, LOG_WRITE = 2, LOG_BADMSG = 4 };
 
 static struct termios saved_tty;
 static bool tty_raw;
@@ -70,14 +80,29 @@ static struct net_dev *iotlb_net(struct vm *vm, int fd)
 	return NULL;
 }
 
-/* Log the first problem of each kind; the counters in --stats have the rest. */
-static void iotlb_log_once(struct net_dev *n, unsigned kind, const char *what, int rc)
+static const char *access_name(unsigned perm)
+{
+	return perm == VTD_PERM_RW ? "read/write" : perm == VTD_PERM_W ? "write" : "read";
+}
+
+/*
+ * Log the first problem of each kind per device, naming the IOVA and the
+ * errno; the --stats counters have the rest, so neither a guest nor a
+ * broken vhost can flood stderr.
+ */
+static void iotlb_log_once(struct net_dev *n, unsigned kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void iotlb_log_once(struct net_dev *n, unsigned kind, const char *fmt, ...)
 {
 	if (n->iotlb_logged & kind)
 		return;
 	n->iotlb_logged |= kind;
-	fprintf(stderr, "vmm: net%u: IOTLB %s (%s); further ones are only counted\n", n->index, what,
-		strerror(-rc));
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vmm: net%u: %s; further ones are only counted\n", n->index, msg);
 }
 
 /* Stop polling a vhost fd that can no longer deliver misses; the device stalls. */
@@ -88,34 +113,128 @@ static void iotlb_drop(int ep, struct net_dev *n, const char *why)
 	epoll_ctl(ep, EPOLL_CTL_DEL, n->vhost.vhost_fd, NULL);
 }
 
+/*
+ * A miss that got no UPDATE. vtd_handle_miss says -EFAULT (no translation
+ * to guest RAM: a fault is recorded for the guest), -EINVAL (malformed) or,
+ * for a failed write, -EIO without the cause: the cause is the errno the
+ * bridge's write() left (err, 0 for a short write).
+ */
+static void iotlb_log_miss(struct net_dev *n, const struct iotlb_msg *m, int rc, int err)
+{
+	unsigned long long iova = m->iova;
+	const char *acc = access_name(m->perm);
+	if (rc == -EFAULT) {
+		iotlb_log_once(n, LOG_FAULT, "IOTLB miss for iova 0x%llx (%s) has no translation to "
+			       "guest RAM (a DMA fault if the guest translates), nothing sent to vhost",
+			       iova, acc);
+		return;
+	}
+	if (rc == -EINVAL) {
+		iotlb_log_once(n, LOG_BADMSG, "IOTLB miss for iova 0x%llx (%s) refused as malformed",
+			       iova, acc);
+		return;
+	}
+	int e = rc != -EIO ? -rc : err;
+	iotlb_log_once(n, LOG_WRITE, "cannot write the IOTLB UPDATE for iova 0x%llx (%s) to vhost: "
+		       "%s; the queue that missed waits for vhost to ask again", iova, acc,
+		       e ? strerror(e) : "short write");
+}
+
+/*
+ * Read and answer one message from n's vhost fd: 1 when one was consumed,
+ * 0 when none was waiting, -1 when the fd was dropped. Not vtd_service_fd,
+ * which does the same read/decode/vtd_handle_miss but folds read() errors
+ * into the miss status codes (a read EIO looks like a failed UPDATE, EINVAL
+ * like a bad message, so a broken fd was read again and again at full speed)
+ * and keeps the message, so no IOVA could be logged.
+ */
+static int iotlb_serve_one(struct vm *vm, int ep, struct net_dev *n)
+{
+	uint8_t buf[IOTLB_WIRE_MAX];
+	ssize_t got;
+	do {
+		got = read(n->vhost.vhost_fd, buf, sizeof(buf));
+	} while (got < 0 && errno == EINTR);
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (got <= 0) { /* vhost never ends its stream; an error here would repeat */
+		char why[96] = "end of file";
+		if (got < 0)
+			snprintf(why, sizeof(why), "read: %s", strerror(errno));
+		iotlb_drop(ep, n, why);
+		return -1;
+	}
+	struct iotlb_msg m;
+	size_t want = iotlb_wire_size(n->bridge.wire);
+	int dec = iotlb_decode(n->bridge.wire, buf, (size_t)got, &m);
+	if (dec < 0 || m.type != IOTLB_MISS) {
+		pthread_mutex_lock(&vm->vtd->lock); /* bridge counters are vtd.lock's */
+		n->bridge.st.bad_msgs++;
+		pthread_mutex_unlock(&vm->vtd->lock);
+		if ((size_t)got != want)
+			iotlb_log_once(n, LOG_BADMSG, "IOTLB message from vhost of %zd bytes, not %zu "
+				       "(truncated?), ignored", got, want);
+		else if (dec < 0)
+			iotlb_log_once(n, LOG_BADMSG, "undecodable %zd-byte IOTLB message from vhost "
+				       "ignored", got);
+		else
+			iotlb_log_once(n, LOG_BADMSG, "IOTLB message of type %u for iova 0x%llx from "
+				       "vhost ignored: only MISS is expected", m.type,
+				       (unsigned long long)m.iova);
+		return 1;
+	}
+	errno = 0;
+	int rc = vtd_handle_miss(vm->vtd, &n->bridge, &m);
+	int err = errno; /* nothing after the bridge's write() sets it (see iotlb_log_miss) */
+	if (rc != 0)
+		iotlb_log_miss(n, &m, rc, err);
+	return 1;
+}
+
+/*
+ * Serve a batch. Read whatever epoll said (EPOLLIN, ERR or HUP): queued
+ * misses still get answers, and read() tells why an fd went bad; only a
+ * fd that has nothing left to read and still reports ERR/HUP is dropped.
+ */
 static void iotlb_serve(struct vm *vm, int ep, struct net_dev *n, uint32_t events)
 {
-	if (events & EPOLLIN) {
-		for (unsigned k = 0; k < IOTLB_BATCH; k++) {
-			int rc = vtd_service_fd(vm->vtd, &n->bridge);
-			if (rc == 0)
-				continue;
-			if (rc == -EAGAIN)
-				break;
-			if (rc == -EPIPE) {
-				iotlb_drop(ep, n, "end of file");
-				return;
-			}
-			if (rc == -EFAULT) /* the guest did not map it: a DMA fault, recorded */
-				iotlb_log_once(n, LOG_FAULT, "miss not translatable, nothing mapped", rc);
-			else if (rc == -EIO)
-				iotlb_log_once(n, LOG_WRITE, "cannot write UPDATE to vhost", rc);
-			else if (rc == -EINVAL)
-				iotlb_log_once(n, LOG_BADMSG, "bad miss message", rc);
-			else { /* read() itself failed: retrying would spin */
-				iotlb_log_once(n, LOG_OTHER, "cannot read vhost messages", rc);
-				iotlb_drop(ep, n, strerror(-rc));
-				return;
-			}
+	for (unsigned k = 0; k < IOTLB_BATCH; k++) {
+		int rc = iotlb_serve_one(vm, ep, n);
+		if (rc < 0)
+			return;
+		if (rc == 0) {
+			if (events & (EPOLLERR | EPOLLHUP))
+				iotlb_drop(ep, n, events & EPOLLERR ? "the fd reports an error (EPOLLERR)"
+								    : "hang-up (EPOLLHUP)");
+			return;
 		}
 	}
-	if (events & (EPOLLERR | EPOLLHUP))
-		iotlb_drop(ep, n, events & EPOLLERR ? "EPOLLERR" : "EPOLLHUP");
+}
+
+/*
+ * The nets' fds into the loop: a vhost fd that cannot be polled stops the
+ * VM (its misses would never be answered); TAP trouble is only reported.
+ */
+static void watch_nets(struct vm *vm, int ep, struct tap_watch *taps)
+{
+	int rc = tap_watch_open(taps, vm->cfg);
+	struct epoll_event tev = { .events = EPOLLIN, .data.fd = rc };
+	if (rc >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, rc, &tev) < 0)
+		rc = -errno;
+	if (rc < 0 && rc != -ENOENT) {
+		fprintf(stderr, "vmm: cannot watch the TAPs' link state (%s); a TAP going down "
+			"will not be reported\n", strerror(-rc));
+		tap_watch_close(taps);
+	}
+	for (unsigned i = 0; i < vm->nnets; i++) {
+		struct net_dev *nd = vm->net[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = nd->vhost.vhost_fd };
+		if (nd->iommu && epoll_ctl(ep, EPOLL_CTL_ADD, nd->vhost.vhost_fd, &ev) < 0) {
+			vm_request_stop(vm, VMM_EXIT_ERROR, "net%u: cannot poll vhost for IOTLB misses: %s",
+					i, strerror(errno));
+			return;
+		}
+	}
 }
 
 int vm_run_event_loop(struct vm *vm)
@@ -131,12 +250,18 @@ int vm_run_event_loop(struct vm *vm)
 	sigaddset(&sigs, SIGTERM);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/*
+	 * main() blocks SIGINT/SIGTERM: without the signalfd nothing could stop
+	 * the VMM from outside, and without stop_fd the loop would sleep
+	 * through every stop. Either is a VMM error, not a hang.
+	 */
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = vm->stop_fd };
-	epoll_ctl(ep, EPOLL_CTL_ADD, vm->stop_fd, &ev);
-	if (sfd >= 0) {
-		ev.data.fd = sfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	}
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, vm->stop_fd, &ev) < 0)
+		vm_request_stop(vm, VMM_EXIT_ERROR, "cannot poll the stop eventfd: %s", strerror(errno));
+	ev.data.fd = sfd;
+	if (sfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		vm_request_stop(vm, VMM_EXIT_ERROR, "cannot receive SIGINT/SIGTERM (signalfd): %s",
+				strerror(errno));
 	/* Regular files and /dev/null cannot be polled; then the guest gets no input. */
 	bool console_in = false;
 	if (vm->cfg->serial == SERIAL_STDIO) {
@@ -146,18 +271,8 @@ int vm_run_event_loop(struct vm *vm)
 			console_raw();
 	}
 
-	for (unsigned i = 0; i < vm->nnets; i++) {
-		struct net_dev *nd = vm->net[i];
-		if (!nd->iommu)
-			continue;
-		ev.data.fd = nd->vhost.vhost_fd;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, nd->vhost.vhost_fd, &ev) < 0) {
-			/* Misses would never be answered: the device could not work. */
-			vm_request_stop(vm, VMM_EXIT_ERROR, "net%u: cannot poll vhost for IOTLB misses: %s",
-					i, strerror(errno));
-			break;
-		}
-	}
+	struct tap_watch taps;
+	watch_nets(vm, ep, &taps);
 
 	uint8_t pending[256];
 	size_t npending = 0, pending_off = 0;
@@ -192,6 +307,8 @@ int vm_run_event_loop(struct vm *vm)
 				}
 			} else if ((nd = iotlb_net(vm, fd)) != NULL) {
 				iotlb_serve(vm, ep, nd, evs[i].events);
+			} else if (fd == taps.fd) {
+				tap_watch_event(&taps);
 			}
 		}
 		if (npending) {
@@ -205,6 +322,7 @@ int vm_run_event_loop(struct vm *vm)
 		}
 	}
 	console_restore();
+	tap_watch_close(&taps);
 	if (sfd >= 0)
 		close(sfd);
 	close(ep);

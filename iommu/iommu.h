@@ -439,6 +439,20 @@ void vtd_regs_set_iqe(struct vtd_regs *r);
 bool vtd_regs_iqe(const struct vtd_regs *r);
 
 /*
+ * FSTS.ITE: an invalidation could not be completed. The hardware meaning
+ * is a device-TLB invalidation time-out; here it is also raised when an
+ * INVALIDATE could not be written to vhost, because completing the wait
+ * would tell the guest a translation is gone that vhost may still use.
+ * vtd_qi_process then drops every pending descriptor up to IQT (the
+ * spec's "pending wait descriptors are aborted"; no status is written) and
+ * does nothing while ITE is set; clearing it resumes from IQH as for IQE.
+ * Linux's qi_check_fault() sees ITE, marks its waits aborted, clears ITE
+ * and resubmits. Raises the fault event.
+ */
+void vtd_regs_set_ite(struct vtd_regs *r);
+bool vtd_regs_ite(const struct vtd_regs *r);
+
+/*
  * A wait descriptor with IF=1 completed: set ICS.IWC and, if it was clear,
  * raise the invalidation completion event (VTD_EV_INV_MSI, or IECTL.IP
  * while IECTL.IM masks it). Clearing IWC (W1C on ICS) clears IECTL.IP.
@@ -511,6 +525,7 @@ struct vtd_qi_stats {
 	uint64_t waits_status; /* status writes done */
 	uint64_t waits_irq;    /* IF completions */
 	uint64_t errors;       /* IQE raised */
+	uint64_t aborted;      /* runs stopped by ITE (an invalidation not completed) */
 };
 
 /*
@@ -528,6 +543,10 @@ struct vtd_qi_stats {
  * status address outside RAM stops the queue with FSTS.IQE and IQH left
  * on it; a tail beyond the queue size (IQA.QS) does the same at the
  * current head. Nothing is done while QI is disabled or IQE is pending.
+ * If fn raises FSTS.ITE (vtd_regs_set_ite: it could not complete the
+ * invalidation), processing stops there, every pending descriptor up to
+ * IQT is dropped without its status write (IQH = IQT), and -ETIMEDOUT is
+ * returned; nothing is done while ITE is pending.
  *
  * Bounded: at most one pass over the queue (<= 32768 descriptors).
  * Locking: caller holds the VT-d lock (the one serialising r).
@@ -552,6 +571,8 @@ struct iotlb_stats {
 	uint64_t bad_msgs;      /* unreadable / undecodable / unexpected messages */
 	uint64_t write_errors;  /* write() on the vhost fd failed or was short */
 	uint64_t bytes_mapped;  /* sum of UPDATE sizes */
+	uint64_t prefetched;    /* UPDATEs sent unasked, next to a miss */
+	int last_write_errno;   /* errno of the last failed write (0: short write) */
 	uint64_t svc_ns_sum;    /* miss service time (walk + write) */
 	uint64_t svc_ns_max;
 	uint64_t svc_hist[IOTLB_HIST_BUCKETS];
@@ -601,6 +622,9 @@ void iotlb_shadow_invalidate(struct iotlb_shadow *s, uint64_t iova, uint64_t siz
 unsigned iotlb_shadow_check(struct iotlb_shadow *s, const struct guest_mem *gm,
 			    const struct vtd_regs *regs, uint16_t rid, const char *when);
 
+#define IOTLB_PUSHED_SLOTS 4096
+#define IOTLB_PREFETCH_DEFAULT 32
+
 struct iotlb_bridge {
 	int fd;                 /* vhost fd (or a fake); owned by the caller */
 	enum iotlb_wire wire;   /* negotiated message format */
@@ -619,6 +643,14 @@ struct iotlb_bridge {
 	uint8_t did_map[65536 / 8];
 	struct iotlb_stats st;
 	struct iotlb_shadow *shadow; /* NULL unless checking (VMM_IOTLB_CHECK=1) */
+	/*
+	 * Prefetch (iotlb_prefetch.c): after a translated miss, up to
+	 * `prefetch` more UPDATEs for the live mappings around it (0: off).
+	 * pushed[] remembers recently pushed IOVA pages (pfn + 1, hashed) so
+	 * the same page is not pushed twice before an invalidation covers it.
+	 */
+	unsigned prefetch;
+	uint64_t pushed[IOTLB_PUSHED_SLOTS];
 };
 
 /*
@@ -665,6 +697,20 @@ int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m);
  * Locking: caller holds the VT-d lock.
  */
 int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv);
+
+/*
+ * For iotlb_prefetch.c: send the UPDATE for a translated extent (checked
+ * against guest RAM like every UPDATE), tag its domain, mark its pages
+ * pushed. 0 or -errno as handle_miss. Caller holds the VT-d lock.
+ */
+int iotlb_bridge_push(struct iotlb_bridge *b, const struct vtd_extent *x);
+
+/* Prefetch around a served miss (iotlb_prefetch.c); see struct iotlb_bridge. */
+void iotlb_prefetch_around(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg,
+			   uint64_t root, const struct vtd_extent *ext);
+bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
+void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
+void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);
 
 /* ======================================================================
  * 6. The VT-d unit (vtd.c): register file + queue + bridges, one lock

@@ -36,6 +36,7 @@ int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint
 	b->max_len = max_len;
 	b->gm = gm;
 	b->regs = regs;
+	b->prefetch = 0; /* the caller opts in, see struct iotlb_bridge */
 	/* vhost may hold entries from before we existed: the first flush is total. */
 	b->unknown = true;
 	return 0;
@@ -55,6 +56,7 @@ static int send_msg(struct iotlb_bridge *b, const struct iotlb_msg *m)
 	} while (w < 0 && errno == EINTR);
 	if (w != n) {
 		b->st.write_errors++;
+		b->st.last_write_errno = w < 0 ? errno : 0;
 		return -EIO;
 	}
 	return 0;
@@ -130,9 +132,19 @@ static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm)
 		b->st.unmappable++;
 		return -EFAULT;
 	}
-	int ret = send_update(b, ext.iova, ext.gpa, ext.len, ext.perm, ext.domain_id, true);
+	int ret = iotlb_bridge_push(b, &ext);
+	if (ret == 0 && b->prefetch > 0)
+		iotlb_prefetch_around(b, &cfg, vtd_regs_root(b->regs), &ext);
+	return ret;
+}
+
+int iotlb_bridge_push(struct iotlb_bridge *b, const struct vtd_extent *x)
+{
+	int ret = send_update(b, x->iova, x->gpa, x->len, x->perm, x->domain_id, true);
 	/* Mark the domain even if the write failed: vhost may have taken part. */
-	b->did_map[ext.domain_id / 8] |= (uint8_t)(1u << (ext.domain_id % 8));
+	b->did_map[x->domain_id / 8] |= (uint8_t)(1u << (x->domain_id % 8));
+	if (ret == 0)
+		iotlb_pushed_mark(b, x->iova, x->len);
 	return ret;
 }
 
@@ -186,6 +198,9 @@ static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t
 		if (b->shadow != NULL)
 			iotlb_shadow_invalidate(b->shadow, m.iova, m.size);
 	}
+	/* Even if the write failed: the marks may no longer be true. */
+	iotlb_pushed_forget(b, m.iova, m.iova + (m.size - 1) < m.iova ? UINT64_MAX
+								     : m.iova + (m.size - 1));
 	return ret;
 }
 

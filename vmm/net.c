@@ -232,6 +232,16 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	rc = iotlb_bridge_init(&n->bridge, n->vhost.vhost_fd,
 			       v2 ? IOTLB_WIRE_V2 : IOTLB_WIRE_V1_NATIVE, rid, &n->vm->mem,
 			       &n->vm->vtd->regs, 0);
+	n->bridge.prefetch = IOTLB_PREFETCH_DEFAULT;
+	const char *pf = getenv("VMM_IOTLB_PREFETCH"); /* for measurements: 0 turns it off */
+	if (pf != NULL && pf[0] != '\0') {
+		char *end;
+		unsigned long v = strtoul(pf, &end, 10);
+		if (*end != '\0' || v > 512)
+			return errmsg(err, errlen, VMM_EXIT_USAGE,
+				    "VMM_IOTLB_PREFETCH=%s: want a number from 0 to 512", pf);
+		n->bridge.prefetch = (unsigned)v;
+	}
 	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu.h, 5b */
 	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {
 		n->bridge.shadow = calloc(1, sizeof(*n->bridge.shadow));

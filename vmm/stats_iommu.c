@@ -35,6 +35,7 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 	t->bad_msgs += s->bad_msgs;
 	t->write_errors += s->write_errors;
 	t->bytes_mapped += s->bytes_mapped;
+	t->prefetched += s->prefetched;
 	t->svc_ns_sum += s->svc_ns_sum;
 	if (s->svc_ns_max > t->svc_ns_max)
 		t->svc_ns_max = s->svc_ns_max;
@@ -103,10 +104,10 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		"\"misses\": %" PRIu64 ", \"updates\": %" PRIu64 ", \"invalidates\": %" PRIu64
 		", \"faults\": %" PRIu64 ", \"unmappable\": %" PRIu64 ", \"bad_msgs\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"bytes_mapped\": %" PRIu64
-		", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
+		", \"prefetched\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
-		st->write_errors, st->bytes_mapped, st->svc_ns_sum, st->svc_ns_max,
+		st->write_errors, st->bytes_mapped, st->prefetched, st->svc_ns_sum, st->svc_ns_max,
 		hist_median_ns(st));
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		fprintf(f, "%s%" PRIu64, i ? ", " : "", st->svc_hist[i]);
@@ -152,10 +153,11 @@ void vm_write_iommu_json(FILE *f, const struct vm *vm, const char *in)
 		"%s\"queued_invalidation\": { \"runs\": %" PRIu64 ", \"descs\": %" PRIu64
 		", \"cc\": %" PRIu64 ", \"iotlb\": %" PRIu64 ", \"devtlb\": %" PRIu64
 		", \"iec\": %" PRIu64 ", \"wait\": %" PRIu64 ", \"waits_status\": %" PRIu64
-		", \"waits_irq\": %" PRIu64 ", \"errors\": %" PRIu64 " }\n",
+		", \"waits_irq\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"aborted\": %" PRIu64
+		" }\n",
 		in, s.qi.runs, s.qi.descs, s.qi.by_type[VTD_QI_CC], s.qi.by_type[VTD_QI_IOTLB],
 		s.qi.by_type[VTD_QI_DEVTLB], s.qi.by_type[VTD_QI_IEC], s.qi.by_type[VTD_QI_WAIT],
-		s.qi.waits_status, s.qi.waits_irq, s.qi.errors);
+		s.qi.waits_status, s.qi.waits_irq, s.qi.errors, s.qi.aborted);
 }
 
 void vm_print_iommu_summary(const struct vm *vm)
@@ -167,10 +169,12 @@ void vm_print_iommu_summary(const struct vm *vm)
 	for (unsigned k = 0; k <= VTD_INVAL_DEVTLB; k++)
 		inv += s.inval_by_kind[k];
 	fprintf(stderr,
-		"vmm: iotlb: misses %" PRIu64 " updates %" PRIu64 " invalidates %" PRIu64
+		"vmm: iotlb: misses %" PRIu64 " updates %" PRIu64 " (prefetched %" PRIu64
+		") invalidates %" PRIu64
 		" faults %" PRIu64 " mapped %" PRIu64 " KiB, miss service median <%.1f us max %.1f us"
 		"; guest invalidations %" PRIu64 " (queued descriptors %" PRIu64 ")\n",
-		t->misses, t->updates, t->invalidates, t->faults, t->bytes_mapped >> 10,
+		t->misses, t->updates, t->prefetched, t->invalidates, t->faults,
+		t->bytes_mapped >> 10,
 		(double)hist_median_ns(t) / 1000.0, (double)t->svc_ns_max / 1000.0, inv,
 		s.qi.descs);
 }

@@ -449,6 +449,55 @@ static void test_shadow_flags_missed_invalidation(void **state)
 	free(sh);
 }
 
+/* Prefetch: live neighbours are pushed (downwards first), never unmapped
+ * pages, never twice until an invalidation covers them. */
+static void test_prefetch_neighbours(void **state)
+{
+	struct env *e = *state;
+	const uint64_t x = 0x508000;
+	/* Scattered GPAs (no extent merging), a hole at x + 2 pages. */
+	for (int i = -3; i <= 3; i++)
+		if (i != 2)
+			map(e, x + (uint64_t)(i * 0x1000), 0x800000 + (uint64_t)((3 - i) * 0x3000), 1,
+			    i == 1 ? 1 : RW);
+	te_on(e);
+	e->br.prefetch = 5;
+	assert_int_equal(miss(e, x + 0x10, VTD_PERM_W), 0);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(m.iova, x);
+	const uint64_t want[] = { x - 0x1000, x - 0x2000, x - 0x3000, x + 0x1000, x + 0x3000 };
+	for (unsigned i = 0; i < 5; i++) {
+		m = expect_msg(e, IOTLB_UPDATE);
+		assert_int_equal(m.iova, want[i]);
+		assert_int_equal(m.size, 0x1000);
+		int k = (int)((int64_t)(want[i] - x) / 0x1000);
+		assert_int_equal(m.uaddr, host_of(e, 0x800000 + (uint64_t)((3 - k) * 0x3000)));
+		assert_int_equal(m.perm, k == 1 ? VTD_PERM_R : VTD_PERM_RW);
+	}
+	expect_none(e);
+	assert_int_equal(e->br.st.prefetched, 5);
+	assert_int_equal(e->br.st.misses, 1);
+	/* A miss on a pushed page is answered; its neighbours were pushed
+	 * already and are not sent again. */
+	assert_int_equal(miss(e, x - 0x1000, VTD_PERM_R), 0);
+	assert_int_equal(expect_msg(e, IOTLB_UPDATE).iova, x - 0x1000);
+	expect_none(e);
+	/* The guest unmaps x - 2 pages and invalidates it; it remaps it: the
+	 * next miss nearby pushes it again, with the new translation. */
+	wr64(e, slot(e, x - 0x2000, 1), 0x880000 | RW);
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, x - 0x2000);
+	queue_wait(e, 4);
+	submit(e);
+	expect_inval(e, x - 0x2000, 0x1000);
+	assert_int_equal(miss(e, x, VTD_PERM_R), 0);
+	assert_int_equal(expect_msg(e, IOTLB_UPDATE).iova, x);
+	m = expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(m.iova, x - 0x2000);
+	assert_int_equal(m.uaddr, host_of(e, 0x880000));
+	expect_none(e);
+	assert_int_equal(e->br.st.prefetched, 6);
+}
+
 static void test_domain_selective(void **state)
 {
 	struct env *e = *state;
@@ -618,6 +667,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalidate_before_wait_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shadow_flags_missed_invalidation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_selective, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devtlb_and_hostile_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_and_register_invalidation, setup,

@@ -26,7 +26,9 @@ static void dispatch_inval(void *opaque, const struct vtd_inval *inv)
 	if ((unsigned)inv->kind <= VTD_INVAL_DEVTLB)
 		v->inval_by_kind[inv->kind]++;
 	for (unsigned i = 0; i < v->nbridges; i++)
-		(void)iotlb_bridge_invalidate(v->bridge[i], inv); /* errors are counted there */
+		/* Counted in the bridge; the guest must not see this one complete. */
+		if (iotlb_bridge_invalidate(v->bridge[i], inv) < 0)
+			vtd_regs_set_ite(&v->regs);
 }
 
 static void on_event(void *opaque, const struct vtd_event *ev)

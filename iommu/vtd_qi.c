@@ -195,7 +195,7 @@ int vtd_qi_process(struct vtd_regs *r, const struct guest_mem *gm, vtd_inval_fn 
 {
 	if (r == NULL || gm == NULL || fn == NULL)
 		return -EINVAL;
-	if (!vtd_regs_qi_enabled(r) || vtd_regs_iqe(r))
+	if (!vtd_regs_qi_enabled(r) || vtd_regs_iqe(r) || vtd_regs_ite(r))
 		return 0;
 	uint64_t iqa, head, tail;
 	vtd_regs_iq(r, &iqa, &head, &tail);
@@ -234,6 +234,14 @@ int vtd_qi_process(struct vtd_regs *r, const struct guest_mem *gm, vtd_inval_fn 
 			}
 		} else if (have) {
 			fn(opaque, &inv);
+			if (vtd_regs_ite(r)) {
+				/* fn could not complete it (vtd_regs_set_ite): abort the rest. */
+				count(st, type);
+				vtd_regs_set_iqh(r, tail);
+				if (st != NULL)
+					st->aborted++;
+				return -ETIMEDOUT;
+			}
 		}
 		count(st, type);
 		done++;

@@ -27,6 +27,7 @@
 #define FSTS_PFO   (1u << 0)
 #define FSTS_PPF   (1u << 1)
 #define FSTS_IQE   (1u << 4)
+#define FSTS_ITE   (1u << 6)
 #define FSTS_W1C   (FSTS_PFO | (1u << 4) | (1u << 5) | (1u << 6)) /* PFO IQE ICE ITE */
 #define XCTL_IM    (1u << 31)
 #define XCTL_IP    (1u << 30)
@@ -281,11 +282,11 @@ static void write32(struct vtd_regs *r, uint64_t off, uint32_t v)
 	switch (off) {
 	case VTD_REG_GCMD: write_gcmd(r, v); return;
 	case VTD_REG_FSTS: {
-		bool iqe_cleared = (r->fsts & v & FSTS_IQE) != 0;
+		bool stop_cleared = (r->fsts & v & (FSTS_IQE | FSTS_ITE)) != 0;
 		r->fsts &= ~(v & FSTS_W1C);
 		settle_fault_ip(r);
-		/* The queue stopped on IQE resumes from IQH once it is cleared. */
-		if (iqe_cleared && (r->gsts & G_QIE)) {
+		/* A queue stopped on IQE or ITE resumes from IQH once that is cleared. */
+		if (stop_cleared && (r->gsts & G_QIE)) {
 			struct vtd_event ev = { .type = VTD_EV_IQ_TAIL, .addr = r->iqt };
 			emit(r, &ev);
 		}
@@ -432,6 +433,19 @@ void vtd_regs_set_iqe(struct vtd_regs *r)
 bool vtd_regs_iqe(const struct vtd_regs *r)
 {
 	return (r->fsts & FSTS_IQE) != 0;
+}
+
+void vtd_regs_set_ite(struct vtd_regs *r)
+{
+	if (r->fsts & FSTS_ITE)
+		return;
+	r->fsts |= FSTS_ITE;
+	raise_fault_event(r);
+}
+
+bool vtd_regs_ite(const struct vtd_regs *r)
+{
+	return (r->fsts & FSTS_ITE) != 0;
 }
 
 void vtd_regs_inv_complete(struct vtd_regs *r)

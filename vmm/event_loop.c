@@ -117,7 +117,7 @@ static void iotlb_drop(int ep, struct net_dev *n, const char *why)
  * A miss that got no UPDATE. vtd_handle_miss says -EFAULT (no translation
  * to guest RAM: a fault is recorded for the guest), -EINVAL (malformed) or,
  * for a failed write, -EIO without the cause: the cause is the errno the
- * bridge's write() left (err, 0 for a short write).
+ * bridge kept in st.last_write_errno (err, 0 for a short write).
  */
 static void iotlb_log_miss(struct net_dev *n, const struct iotlb_msg *m, int rc, int err)
 {
@@ -183,11 +183,14 @@ static int iotlb_serve_one(struct vm *vm, int ep, struct net_dev *n)
 				       (unsigned long long)m.iova);
 		return 1;
 	}
-	errno = 0;
 	int rc = vtd_handle_miss(vm->vtd, &n->bridge, &m);
-	int err = errno; /* nothing after the bridge's write() sets it (see iotlb_log_miss) */
-	if (rc != 0)
+	if (rc != 0) {
+		/* The bridge keeps the write's errno; read it under the lock it is written under. */
+		pthread_mutex_lock(&vm->vtd->lock);
+		int err = n->bridge.st.last_write_errno;
+		pthread_mutex_unlock(&vm->vtd->lock);
 		iotlb_log_miss(n, &m, rc, err);
+	}
 	return 1;
 }
 

@@ -36,6 +36,7 @@ struct fx {
 	unsigned nfault_msi, ninv_msi;
 	int last_ret;
 	uint64_t qtail;
+	unsigned fail_at; /* 1-based index of the inval whose completion fails; 0: none */
 };
 
 static uint32_t status_word(struct fx *f, uint64_t gpa) { return vtd_test_rd32(&f->gm, gpa); }
@@ -46,6 +47,8 @@ static void on_inval(void *opaque, const struct vtd_inval *inv)
 	assert_true(f->ninv < MAXREC);
 	f->status_at_call[f->ninv] = status_word(f, STATUS);
 	f->inv[f->ninv++] = *inv;
+	if (f->ninv == f->fail_at)
+		vtd_regs_set_ite(&f->regs); /* as vtd.c does when vhost refuses the INVALIDATE */
 }
 
 static void on_event(void *opaque, const struct vtd_event *ev)
@@ -372,9 +375,49 @@ static void test_register_based(void **state)
 	assert_false(vtd_inval_from_event(NULL, &inv));
 }
 
+/*
+ * An invalidation that could not be completed (vhost refused it) must not
+ * let a later wait complete: ITE, the pending descriptors dropped up to
+ * IQT without a status write, nothing done while ITE is set, and a
+ * resubmission after the guest clears it works (Linux's recovery).
+ */
+static void test_ite_aborts_pending_waits(void **state)
+{
+	struct fx *f = *state;
+	f->fail_at = 1;
+	queue(f, 5ull << 16 | 3u << 4 | VTD_QI_IOTLB, 0x1000);
+	queue(f, wait_desc(2, true, false), STATUS);
+	queue(f, 5ull << 16 | 3u << 4 | VTD_QI_IOTLB, 0x2000);
+	queue(f, wait_desc(3, true, false), STATUS + 4);
+	assert_int_equal(vtd_regs_write(&f->regs, VTD_REG_IQT, 8, f->qtail), 0);
+	assert_int_equal(f->last_ret, -ETIMEDOUT);
+	assert_int_equal(f->ninv, 1);
+	assert_int_equal(status_word(f, STATUS), 0);
+	assert_int_equal(status_word(f, STATUS + 4), 0);
+	assert_true(reg(f, VTD_REG_FSTS, 4) & (1u << 6));
+	assert_int_equal(reg(f, VTD_REG_IQH, 8), f->qtail); /* the rest was dropped */
+	assert_int_equal(f->nfault_msi, 1);
+	assert_int_equal(f->st.aborted, 1);
+	/* Resubmitted while ITE is still set: nothing happens. */
+	f->fail_at = 0;
+	queue(f, 5ull << 16 | 3u << 4 | VTD_QI_IOTLB, 0x1000);
+	queue(f, wait_desc(2, true, false), STATUS);
+	assert_int_equal(vtd_regs_write(&f->regs, VTD_REG_IQT, 8, f->qtail), 0);
+	assert_int_equal(f->ninv, 1);
+	assert_int_equal(status_word(f, STATUS), 0);
+	/* The guest clears ITE: processing resumes from IQH and completes. */
+	assert_int_equal(vtd_regs_write(&f->regs, VTD_REG_FSTS, 4, 1u << 6), 0);
+	assert_false(reg(f, VTD_REG_FSTS, 4) & (1u << 6));
+	assert_int_equal(f->ninv, 2);
+	assert_int_equal(f->inv[1].first, 0x1000);
+	assert_int_equal(status_word(f, STATUS), 2);
+	assert_int_equal(reg(f, VTD_REG_IQH, 8), f->qtail);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ite_aborts_pending_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_all_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_order_and_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_descriptor_stops_queue, setup, teardown),

@@ -5,6 +5,8 @@
 #   make test       install what is missing, unit tests (plain + ASan/UBSan), end-to-end tests
 #   make unit       unit tests only
 #   make bench      benchmarks (boot time, RSS, ...)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (600) each; make fuzz-smoke, a short
+#                   run of each (part of make test): tests/fuzz/README.md
 #
 # Works with CC=gcc (default) and CC=clang.
 
@@ -98,7 +100,7 @@ e2e: deps all probe32
 	@tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-plain unit-san probe32
+	@$(MAKE) --no-print-directory all unit-plain unit-san probe32 fuzz-smoke
 	@tests/e2e/run.sh
 
 run: deps all
@@ -126,3 +128,6 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+
+include tests/microbench/microbench.mk
+include tests/fuzz/fuzz.mk

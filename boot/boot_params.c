@@ -168,6 +168,9 @@ int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
 		zp.ext_ramdisk_image = (uint32_t)(args->initrd_gpa >> 32);
 		zp.ramdisk_size = (uint32_t)args->initrd_size;
 		zp.ext_ramdisk_size = (uint32_t)(args->initrd_size >> 32);
+	} else {
+		/* boot.rst: the loader must write these; the file's bytes are not ours to pass on. */
+		zp.ramdisk_image = zp.ramdisk_size = 0;
 	}
 	zp.acpi_rsdp_addr = args->rsdp_gpa;
 	zp.e820_entries = (uint8_t)n;

@@ -132,10 +132,17 @@ static bool features_ok(struct virtio_pci *vd)
 	return vd->ops.validate_features == NULL || vd->ops.validate_features(vd->opaque, f);
 }
 
+static bool queue_valid(const struct virtio_pci *vd, const struct virtio_pci_queue *q);
+
 static void start(struct virtio_pci *vd)
 {
 	int ret = 0;
-	if (vd->ops.start)
+	/* queue_enable checked each queue under the features of that moment,
+	 * which the driver could change until FEATURES_OK: check again. */
+	for (unsigned i = 0; i < vd->num_queues; i++)
+		if (vd->queue[i].enabled && !queue_valid(vd, &vd->queue[i]))
+			ret = -1;
+	if (ret == 0 && vd->ops.start)
 		ret = vd->ops.start(vd->opaque, vd->guest_features, vd->queue, vd->num_queues);
 	if (ret == 0)
 		vd->started = true;

@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential gcc clang make pkg-config linux-libc-dev libcmocka-dev
 libinih-dev acpica-tools qemu-system-x86 busybox-static cpio iperf3
-gcc-multilib iproute2"
+gcc-multilib iproute2 gnuplot-nox libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

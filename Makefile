@@ -4,9 +4,12 @@
 #   make run        boot the demo microVM (in the QEMU test bed without /dev/kvm)
 #   make test       install what is missing, unit tests (plain + ASan/UBSan), end-to-end tests
 #   make unit       unit tests only
-#   make bench      benchmarks (boot time, RSS, ...)
+#   make bench      benchmark suite vs QEMU (QUICK=1: a few minutes); results in build/bench/
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (600) each; make fuzz-smoke, a short
 #                   run of each (part of make test): tests/fuzz/README.md
+#   make vmm-san    build/vmm-san (ASan+UBSan), run by the e2e hostile VT-d guest;
+#                   make hostile-sim runs that guest's attack on the model here
+#                   (tests/hostile/hostile.mk)
 #
 # Works with CC=gcc (default) and CC=clang.
 
@@ -96,11 +99,11 @@ unit-san: $(SAN_TEST_BINS)
 unit: deps
 	@$(MAKE) --no-print-directory unit-plain unit-san
 
-e2e: deps all probe32
+e2e: deps all probe32 vmm-san
 	@tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-plain unit-san probe32 fuzz-smoke
+	@$(MAKE) --no-print-directory all unit-plain unit-san probe32 fuzz-smoke vmm-san hostile-sim
 	@tests/e2e/run.sh
 
 run: deps all
@@ -131,3 +134,4 @@ distclean:
 
 include tests/microbench/microbench.mk
 include tests/fuzz/fuzz.mk
+include tests/hostile/hostile.mk

@@ -157,6 +157,34 @@ static int ring_addr(const struct vhost_net *vn, bool iova, uint64_t gpa, uint64
 	return 0;
 }
 
+static void prefill_queue(const struct vhost_net *vn, const struct vhost_net_queue *q)
+{
+	uint64_t n = q->size;
+	vn->prefill(vn->prefill_opaque, q->device, 6 + 8 * n);
+	vn->prefill(vn->prefill_opaque, q->driver, 6 + 2 * n);
+	vn->prefill(vn->prefill_opaque, q->desc, 16 * n);
+}
+
+/*
+ * Attach the TAP to queue i. Behind an IOMMU the prefilled translations may
+ * be gone by now: an invalidation from another vCPU (e.g. a lazy IOTLB
+ * flush) is not serialised with this, and vhost then fails with EFAULT at
+ * once instead of waiting for a miss to be answered. So prefill again and
+ * retry, a few times: a used ring the guest really did not map still fails.
+ */
+static int attach_queue(struct vhost_net *vn, bool iova, unsigned i,
+			const struct vhost_net_queue *q)
+{
+	struct vhost_vring_file be = { .index = i, .fd = vn->tap_fd };
+	for (unsigned tries = 0;; tries++) {
+		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) == 0)
+			return 0;
+		if (errno != EFAULT || !iova || vn->prefill == NULL || tries >= 3)
+			return -errno;
+		prefill_queue(vn, q);
+	}
+}
+
 int vhost_net_start(struct vhost_net *vn, uint64_t features,
 		    const struct vhost_net_queue q[VHOST_NET_QUEUES], char *err, size_t errlen)
 {
@@ -198,20 +226,28 @@ int vhost_net_start(struct vhost_net *vn, uint64_t features,
 	 * IOVAs: SET_FEATURES above gave vhost a new, empty IOTLB, and
 	 * SET_BACKEND touches the used ring at once (see vhost_net.h).
 	 */
-	for (unsigned i = 0; iova && vn->prefill && i < VHOST_NET_QUEUES; i++) {
-		uint64_t n = q[i].size;
-		vn->prefill(vn->prefill_opaque, q[i].device, 6 + 8 * n);
-		vn->prefill(vn->prefill_opaque, q[i].driver, 6 + 2 * n);
-		vn->prefill(vn->prefill_opaque, q[i].desc, 16 * n);
-	}
+	for (unsigned i = 0; iova && vn->prefill && i < VHOST_NET_QUEUES; i++)
+		prefill_queue(vn, &q[i]);
 	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
-		struct vhost_vring_file be = { .index = i, .fd = vn->tap_fd };
-		if (ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &be) < 0)
-			return errmsg(err, errlen, -errno, "queue %u: VHOST_NET_SET_BACKEND: %s%s", i,
-				    strerror(errno),
-				    iova && errno == EFAULT
+		int rc = attach_queue(vn, iova, i, &q[i]);
+		if (rc < 0) {
+			int e = -rc;
+			/*
+			 * Detach the queues already attached: `running` stays false,
+			 * so no stop would, and vhost would go on using rings the
+			 * driver frees when it resets the failed device (and refuse
+			 * every later start with EBUSY).
+			 */
+			for (unsigned j = 0; j < i; j++) {
+				struct vhost_vring_file off = { .index = j, .fd = -1 };
+				(void)ioctl(vn->vhost_fd, VHOST_NET_SET_BACKEND, &off);
+			}
+			return errmsg(err, errlen, -e, "queue %u: VHOST_NET_SET_BACKEND: %s%s", i,
+				    strerror(e),
+				    iova && e == EFAULT
 					    ? " (the used ring's IOVA has no translation: not mapped by the guest?)"
 					    : "");
+		}
 	}
 	vn->running = true;
 	return 0;

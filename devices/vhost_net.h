@@ -102,6 +102,9 @@ int vhost_net_enable_iotlb(struct vhost_net *vn, vhost_net_prefill_fn prefill, v
  * prefilled before VHOST_NET_SET_BACKEND: that ioctl writes the used
  * ring's flags and reads its index at once and fails with EFAULT while
  * vhost has no translation for them (it queues a miss but does not wait).
+ * An EFAULT is retried a few times after prefilling again (an invalidation
+ * from another vCPU may have emptied vhost's IOTLB in between). On failure
+ * no queue is left attached.
  */
 int vhost_net_start(struct vhost_net *vn, uint64_t features,
 		    const struct vhost_net_queue q[VHOST_NET_QUEUES], char *err, size_t errlen);

@@ -161,5 +161,10 @@ if [ "$MONITOR" = vmm ] && [ "${E2E_NET:-1}" = 1 ]; then
 	# The IOTLB message codec from a 32-bit and a 64-bit process against the
 	# real vhost-net (its PASS/FAIL lines join this run's results file).
 	"$ROOT/tests/e2e/probe-in-l1.sh" "$OUT" || true
+	# The hostile VT-d guest (garbage in every VT-d register, table and
+	# queue, DMA while translating through it; build/vmm-san when built),
+	# then a well-behaved guest behind the VT-d: tests/hostile/in-l1-vtd.sh.
+	E2E_VMM=${monitor[0]} E2E_KERNEL=$KERNEL E2E_INITRD=$INITRD E2E_CMDLINE=$CMDLINE \
+		"$ROOT/tests/hostile/in-l1-vtd.sh" "$OUT" || true
 fi
 e2e_summary in-l1

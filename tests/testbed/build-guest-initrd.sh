@@ -1,9 +1,10 @@
 #!/bin/bash
 # Build the stock test guest's initramfs: busybox-static plus
 # tests/testbed/guest-init as /init (see that file for the marker lines),
-# the Debian kernel's virtio-net modules (Debian builds them as modules) and
-# iperf3 with its libraries, for the networking tests. Rebuilt only when an
-# input changes.
+# the Debian kernel's virtio-net modules (Debian builds them as modules),
+# iperf3 with its libraries, for the networking tests, and tcprr
+# (tests/bench/tcprr.c, built static as $TESTBED/tcprr, which L1 runs too)
+# for the benchmarks. Rebuilt only when an input changes.
 #
 #   tests/testbed/build-guest-initrd.sh [OUT]   (default build/testbed/guest.cpio.gz)
 set -eu
@@ -21,8 +22,21 @@ GUEST_MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/v
 drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover
 drivers/net/net_failover drivers/net/virtio_net"
 IPERF3=$(command -v iperf3) || die "iperf3 not found (install package iperf3)"
+TCPRR=$TESTBED/tcprr
+if [ ! -x "$TCPRR" ] || [ "$ROOT/tests/bench/tcprr.c" -nt "$TCPRR" ]; then
+	"${CC:-cc}" -O2 -static -std=gnu11 -Wall -Wextra -o "$TCPRR.tmp" "$ROOT/tests/bench/tcprr.c" ||
+		die "cannot build $TCPRR"
+	mv "$TCPRR.tmp" "$TCPRR"
+fi
+# The hostile VT-d guest (tests/hostile/vtd_hostile.c, vmmhostilevtd=).
+VTDHOSTILE=$TESTBED/vtd_hostile
+if [ ! -x "$VTDHOSTILE" ] || [ "$ROOT/tests/hostile/vtd_hostile.c" -nt "$VTDHOSTILE" ]; then
+	"${CC:-cc}" -O2 -static -std=gnu11 -Wall -Wextra -o "$VTDHOSTILE.tmp" \
+		"$ROOT/tests/hostile/vtd_hostile.c" || die "cannot build $VTDHOSTILE"
+	mv "$VTDHOSTILE.tmp" "$VTDHOSTILE"
+fi
 
-key=$(cat "$TBSRC/guest-init" "$0" "$TBSRC/common.sh" /bin/busybox "$IPERF3" "$MODDIR/modules.builtin" 2>/dev/null |
+key=$(cat "$TBSRC/guest-init" "$0" "$TBSRC/common.sh" /bin/busybox "$IPERF3" "$TCPRR" "$VTDHOSTILE" "$MODDIR/modules.builtin" 2>/dev/null |
 	sha256sum | cut -d' ' -f1)
 if [ -f "$OUT" ] && [ "$(cat "$OUT.key" 2>/dev/null)" = "$key" ]; then
 	exit 0
@@ -40,6 +54,8 @@ done
 # iperf3 and every library it links, at the same paths as on this machine.
 mkdir -p "$work/usr/bin"
 cp "$IPERF3" "$work/usr/bin/iperf3"
+cp "$TCPRR" "$work/usr/bin/tcprr"
+cp "$VTDHOSTILE" "$work/usr/bin/vtd_hostile"
 for lib in $(ldd "$IPERF3" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
 	mkdir -p "$work$(dirname "$lib")"
 	cp -L "$lib" "$work$lib"

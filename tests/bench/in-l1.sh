@@ -1,0 +1,543 @@
+#!/bin/bash
+# The measuring half of `make bench`, run where /dev/kvm and /dev/vhost-net
+# work: inside the test bed (tests/bench/run.sh starts it through
+# tests/testbed/run-in-l1.sh) or on a host whose own KVM boots guests.
+#
+# For each repetition and each configuration (a monitor and a vIOMMU mode)
+# it boots the stock guest once with `vmmbench=` on its command line
+# (tests/testbed/guest-init): the guest brings up virtio-net, then runs
+# tcprr (request/response) and iperf3 TCP guest->host and host->guest with
+# 1 and 4 streams, against servers in L1 on the TAP 198.18.0.1, printing a
+# BEGIN and an END marker around each test. This script reads the console
+# as it arrives and, at every marker, snapshots from the outside:
+#   - the time since the monitor was started (boot to init = INIT-OK line);
+#   - the TAP's byte counters (data moved; the stall watchdog);
+#   - utime/stime/guest_time of the monitor process and the CPU time of its
+#     vhost worker thread (/proc/PID/stat, clock ticks);
+#   - kernel-side vhost IOTLB counters, the same for every monitor: kprobes
+#     on vhost_enqueue_msg (a MISS queued to the monitor),
+#     vhost_iotlb_add_range (an UPDATE applied) and vhost_iotlb_del_range
+#     (an INVALIDATE applied), read from kprobe_profile;
+#   - at each END, the monitor's RSS from /proc/PID/smaps (total, and in
+#     mappings at least half the size of guest RAM, i.e. guest RAM).
+# A test that moves less than 1 MiB (tcprr: 1 KiB) through the TAP in
+# BENCH_STALL_S (5) seconds is marked a stall; the guest's own iperf3
+# timeouts then end it, or the monitor is killed 25 s later, and the suite
+# goes on with the next boot. A guest that crashes or never reaches a marker
+# only costs its own boot.
+#
+#   tests/bench/in-l1.sh OUTDIR
+# Raw results: OUTDIR/<config>-<rep>/{events.tsv,boot.txt,console,stderr,
+# smaps,stats.json (vmm)}, OUTDIR/meta.txt. tests/bench/report.pl turns them
+# into results.json / results.md / results.png. Progress: "[bench i/n]"
+# lines on stderr.
+#
+# Environment (run.sh sets them from QUICK=1 or full mode):
+#   BENCH_CONFIGS  configurations, in boot order (default: all seven below)
+#   BENCH_REPS     boots per configuration (3)
+#   BENCH_SECS     iperf3 seconds per test (10)
+#   BENCH_RR_N     tcprr round trips per test (2000)
+#   BENCH_TESTS    guest tests, ':'-separated (rr:tx1:rx1:tx4:rx4)
+#   BENCH_STALL_S  seconds without data that make a stall (5)
+#   BENCH_KPROBES  1: count vhost IOTLB events with kprobes (default: only in L1)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${1:?usage: $0 OUTDIR}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
+. "$ROOT/tests/testbed/l1-net.sh"
+
+KERNEL=$ROOT/build/testbed/vmlinuz
+INITRD=$ROOT/build/testbed/guest.cpio.gz
+TCPRR=$ROOT/build/testbed/tcprr
+VMM=${BENCH_VMM:-$ROOT/build/vmm} # BENCH_VMM: another binary (tests of this script)
+CONFIGS=${BENCH_CONFIGS:-vmm-plain qemu-plain vmm-lazy qemu-lazy vmm-strict qemu-strict qemu-devtlb}
+REPS=${BENCH_REPS:-3}
+SECS=${BENCH_SECS:-10}
+RR_N=${BENCH_RR_N:-2000}
+TESTS=${BENCH_TESTS:-rr:tx1:rx1:tx4:rx4}
+STALL_S=${BENCH_STALL_S:-5}
+MEM_MIB=512
+CPUS=1
+BASE_CMDLINE="console=ttyS0 quiet panic=-1"
+RR_PORT=5301
+# Deadlines (s): boot to init; init to network up; after DONE to exit; a
+# stalled test to its END before the monitor is killed.
+T_INIT=300 T_NET=120 T_EXIT=60 T_STALL_KILL=25
+
+read -r -a TEST_LIST <<<"${TESTS//:/ }"
+read -r -a CONFIG_LIST <<<"$CONFIGS"
+STEPS_PER_BOOT=$((1 + ${#TEST_LIST[@]}))
+TOTAL=$((REPS * ${#CONFIG_LIST[@]} * STEPS_PER_BOOT))
+
+# Seconds (3 decimals) between two microsecond stamps.
+secs_between() { printf '%d.%03d' $((($2 - $1) / 1000000)) $(((($2 - $1) % 1000000) / 1000)); }
+progress() { echo "[bench $1/$TOTAL] $2" >&2; }
+
+for f in "$KERNEL" "$INITRD" "$TCPRR" "$VMM"; do
+	[ -e "$f" ] || { echo "in-l1.sh: error: $f missing (tests/bench/run.sh builds it)" >&2; exit 2; }
+done
+[ -c /dev/kvm ] || { echo "in-l1.sh: error: no /dev/kvm here; run through tests/bench/run.sh" >&2; exit 2; }
+
+# ---- L1 side of the network: the TAP (l1-net.sh); servers are per boot.
+l1_net_up "$OUT/iperf3-initial.log"
+kill "$L1_IPERF_PID" 2>/dev/null
+wait "$L1_IPERF_PID" 2>/dev/null
+TAPSTAT=/sys/class/net/$L1_TAP/statistics
+SRV_PIDS=()
+servers_start() { # DIR
+	iperf3 -s -B "$L1_HOST_IP" --rcv-timeout 5000 --snd-timeout 5000 >"$1/iperf3-server.log" 2>&1 &
+	SRV_PIDS=($!)
+	"$TCPRR" -l -B "$L1_HOST_IP" -p "$RR_PORT" >"$1/tcprr-server.log" 2>&1 &
+	SRV_PIDS+=($!)
+	sleep 0.5
+}
+servers_stop() {
+	local p
+	for p in "${SRV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${SRV_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	SRV_PIDS=()
+}
+
+# ---- kprobes: vhost IOTLB events counted in the kernel, for any monitor.
+TRACE=/sys/kernel/tracing
+KP_OK=0 KP_REASON=''
+KP_PROBES="vbench_miss:vhost_enqueue_msg vbench_update:vhost_iotlb_add_range vbench_inval:vhost_iotlb_del_range"
+kp_setup() {
+	local p
+	if [ "${BENCH_KPROBES:-${TESTBED_L1:-0}}" != 1 ]; then
+		KP_REASON="kprobes are only set up inside the test bed (BENCH_KPROBES=1 forces them)"
+		return
+	fi
+	[ -e "$TRACE/kprobe_events" ] || mount -t tracefs nodev "$TRACE" 2>/dev/null
+	if [ ! -w "$TRACE/kprobe_events" ]; then
+		KP_REASON="no writable $TRACE/kprobe_events (tracefs, root)"
+		return
+	fi
+	# Hits are counted even with the ring buffer off; nothing is recorded.
+	echo 0 >"$TRACE/tracing_on"
+	for p in $KP_PROBES; do
+		if ! echo "p:vbench/${p%%:*} ${p#*:}" >>"$TRACE/kprobe_events" 2>/dev/null; then
+			KP_REASON="cannot place a kprobe on ${p#*:}"
+			kp_cleanup
+			return
+		fi
+	done
+	if ! echo 1 >"$TRACE/events/vbench/enable" 2>/dev/null; then
+		KP_REASON="cannot enable the vbench kprobe events"
+		kp_cleanup
+		return
+	fi
+	KP_OK=1
+}
+kp_cleanup() {
+	local p
+	[ -e "$TRACE/events/vbench/enable" ] || return 0
+	echo 0 >"$TRACE/events/vbench/enable" 2>/dev/null
+	for p in $KP_PROBES; do echo "-:vbench/${p%%:*}" >>"$TRACE/kprobe_events" 2>/dev/null; done
+	return 0
+}
+# KP="miss update inval": hit counts so far, or "- - -".
+kp_read() {
+	local name hits _rest m=- u=- i=-
+	if [ "$KP_OK" = 1 ]; then
+		while read -r name hits _rest; do
+			case $name in
+			vbench_miss) m=$hits ;;
+			vbench_update) u=$hits ;;
+			vbench_inval) i=$hits ;;
+			esac
+		done <"$TRACE/kprobe_profile"
+	fi
+	KP="$m $u $i"
+}
+
+FIFO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-console.XXXXXX") || exit 2
+cleanup() {
+	servers_stop
+	kp_cleanup
+	rm -rf "$FIFO_DIR"
+}
+trap cleanup EXIT
+kp_setup
+
+{
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "in_testbed=${TESTBED_L1:-0}"
+	echo "kernel=$(uname -r)"
+	echo "cpus=$(nproc)"
+	echo "cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "mem_total_kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
+	echo "clk_tck=$(getconf CLK_TCK)"
+	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
+	echo "iperf3=$(iperf3 --version | head -n 1)"
+	echo "configs=$CONFIGS"
+	echo "reps=$REPS"
+	echo "secs=$SECS"
+	echo "rr_n=$RR_N"
+	echo "tests=$TESTS"
+	echo "stall_s=$STALL_S"
+	echo "guest_mem_mib=$MEM_MIB"
+	echo "guest_cpus=$CPUS"
+	echo "kprobes=$KP_OK"
+	echo "kprobes_reason=$KP_REASON"
+	echo "kprobes_list=$KP_PROBES"
+} >"$OUT/meta.txt"
+
+# ---- one boot
+
+# Monitor command line for CONFIG in MON (array); guest cmdline extras in EXTRA.
+monitor_cmd() { # CONFIG DIR
+	local cfg=$1 dir=$2 mode=${1#*-} cmdline
+	cmdline="$BASE_CMDLINE vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,$RR_N,$TESTS"
+	case $mode in
+	plain) ;;
+	lazy | devtlb) cmdline="$cmdline intel_iommu=on" ;;
+	strict) cmdline="$cmdline intel_iommu=on iommu.strict=1" ;;
+	*) return 1 ;;
+	esac
+	case $cfg in
+	vmm-plain | vmm-lazy | vmm-strict)
+		local net="tap=$L1_TAP"
+		[ "$mode" = plain ] || net="$net,iommu=on"
+		MON=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
+			--cpus "$CPUS" --memory "${MEM_MIB}M" --net "$net" --stats "$dir/stats.json")
+		;;
+	qemu-*)
+		local m=q35 dev="virtio-net-pci,netdev=n0,disable-legacy=on" iommu=()
+		case $mode in
+		lazy | strict)
+			m=q35,kernel-irqchip=split
+			iommu=(-device "intel-iommu,intremap=off")
+			dev="$dev,iommu_platform=on"
+			;;
+		devtlb)
+			m=q35,kernel-irqchip=split
+			iommu=(-device "intel-iommu,intremap=off,device-iotlb=on")
+			dev="$dev,iommu_platform=on,ats=on"
+			;;
+		esac
+		# qemu-l2.sh execs QEMU (so $! is QEMU) and fixes -M q35; a second -M overrides it.
+		MON=("$ROOT/tests/testbed/qemu-l2.sh" --kernel "$KERNEL" --initrd "$INITRD"
+			--cmdline "$cmdline" --cpus "$CPUS" --memory "${MEM_MIB}M" -- -M "$m" "${iommu[@]}"
+			-netdev "tap,id=n0,ifname=$L1_TAP,script=no,downscript=no,vhost=on" -device "$dev")
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# Per-boot state, shared by the functions below.
+B_DIR='' B_PID='' B_T0='' B_VHOST='' B_EVENTS=''
+# The snapshot helpers fork nothing (bash builtins only) but the RSS one:
+# the guest waits one second after each marker, and everything the reader
+# does before the test starts must fit in it.
+
+# TICKS="utime stime guest_time" of PID in clock ticks, or "- - -".
+proc_ticks() {
+	local line rest f
+	TICKS="- - -"
+	if [ -n "$1" ] && read -r line 2>/dev/null <"/proc/$1/stat"; then
+		rest=${line##*) }
+		read -r -a f <<<"$rest"
+		TICKS="${f[11]} ${f[12]} ${f[40]}"
+	fi
+}
+# The monitor's vhost worker (kernel thread "vhost-<pid>"), once it exists.
+find_vhost() {
+	local d comm
+	[ -n "$B_VHOST" ] && return
+	for d in /proc/[0-9]*; do
+		read -r comm 2>/dev/null <"$d/comm" || continue
+		if [ "$comm" = "vhost-$B_PID" ]; then
+			B_VHOST=${d#/proc/}
+			return
+		fi
+	done
+}
+# RSS="total_kib guest_ram_kib" of the monitor (guest RAM: the mappings of
+# at least half the guest RAM size), or "- -". With SAVE, keeps the smaps.
+rss_read() { # [SAVE]
+	local src=/proc/$B_PID/smaps
+	RSS="- -"
+	if [ -n "${1:-}" ] && cp "$src" "$B_DIR/smaps" 2>/dev/null; then
+		src=$B_DIR/smaps
+	fi
+	RSS=$(awk -v half=$((MEM_MIB * 512)) '/^Size:/ { size = $2 } /^Rss:/ { t += $2; n++; if (size >= half) g += $2 }
+		END { if (n) printf "%d %d\n", t, g; else print "- -" }' "$src" 2>/dev/null) || RSS="- -"
+	[ -n "$RSS" ] || RSS="- -"
+}
+# snap EVENT TEST [NOTE]: one row of events.tsv.
+snap() {
+	local now=${EPOCHREALTIME/./} t rx=- tx=- ticks vh=- a b _c
+	printf -v t '%d.%03d' $(((now - B_T0) / 1000000)) $((((now - B_T0) % 1000000) / 1000))
+	read -r rx 2>/dev/null <"$TAPSTAT/rx_bytes"
+	read -r tx 2>/dev/null <"$TAPSTAT/tx_bytes"
+	proc_ticks "$B_PID"
+	ticks=$TICKS
+	find_vhost
+	if [ -n "$B_VHOST" ]; then
+		proc_ticks "$B_VHOST"
+		read -r a b _c <<<"$TICKS"
+		[ "$a" = - ] || vh=$((a + b))
+	fi
+	kp_read
+	RSS="- -"
+	[ "$1" = end ] && rss_read "${4:-}"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$1" "$2" "${rx:--}" "${tx:--}" \
+		"${ticks// /$'\t'}" "$vh" "${KP// /$'\t'}" "${RSS// /$'\t'}" "${3:-}" >>"$B_EVENTS"
+}
+# TAPB = bytes through the TAP so far, both ways.
+tap_bytes() {
+	local rx=0 tx=0
+	read -r rx 2>/dev/null <"$TAPSTAT/rx_bytes"
+	read -r tx 2>/dev/null <"$TAPSTAT/tx_bytes"
+	TAPB=$((rx + tx))
+}
+# Whether the monitor still runs (not gone, not a zombie waiting for us).
+monitor_alive() {
+	local line
+	read -r line 2>/dev/null <"/proc/$B_PID/stat" || return 1
+	line=${line##*) }
+	[ "${line%% *}" != Z ]
+}
+kill_monitor() { # REASON
+	[ -n "$B_KILLED" ] && return
+	B_KILLED=$1
+	snap kill "${B_TEST:--}" "$1"
+	progress "$B_STEP" "  !! $B_NAME: $1; stopping the monitor"
+	kill -TERM "$B_PID" 2>/dev/null
+	(sleep 10 && kill -KILL "$B_PID" 2>/dev/null) &
+	B_KILLER=$!
+}
+
+test_label() { # TEST
+	case $1 in
+	rr) echo "tcprr $RR_N round trips" ;;
+	tx1) echo "iperf3 guest->host P=1, $SECS s" ;;
+	tx4) echo "iperf3 guest->host P=4, $SECS s" ;;
+	rx1) echo "iperf3 host->guest P=1, $SECS s" ;;
+	rx4) echo "iperf3 host->guest P=4, $SECS s" ;;
+	*) echo "$1" ;;
+	esac
+}
+# A short human summary of a guest END result.
+result_text() { # TEST RESULT
+	local kv k v status='' mbps='' med='' p99='' msg=''
+	for kv in $2; do
+		k=${kv%%=*} v=${kv#*=}
+		case $k in
+		status) status=$v ;;
+		mbps) mbps=$v ;;
+		median_us) med=$v ;;
+		p99_us) p99=$v ;;
+		esac
+	done
+	case $status in
+	ok) if [ "$1" = rr ]; then echo "median $med us, p99 $p99 us"; else echo "$mbps Mbit/s"; fi ;;
+	*)
+		msg=${2#*msg=}
+		[ "$msg" = "$2" ] && msg=${2#status=* }
+		echo "$status: $msg"
+		;;
+	esac
+}
+
+on_line() { # LINE
+	local line=$1 t res idx
+	case $line in
+	*VMM-GUEST-INIT-OK*)
+		if [ -z "$B_INIT" ]; then
+			B_INIT=${EPOCHREALTIME/./}
+			snap init -
+			progress "$B_STEP" "  -> init after $(secs_between "$B_T0" "$B_INIT") s"
+		fi
+		;;
+	*VMM-GUEST-UPTIME=*) B_UPTIME=${line#*VMM-GUEST-UPTIME=} ;;
+	*VMM-GUEST-BENCH-NET=*)
+		B_NET=${line#*VMM-GUEST-BENCH-NET=}
+		B_NET_T=${EPOCHREALTIME/./}
+		snap net - "$B_NET"
+		[ "$B_NET" = ok ] || progress "$B_STEP" "  !! $B_NAME: guest network did not come up"
+		;;
+	*VMM-GUEST-BENCH-BEGIN=*)
+		t=${line#*VMM-GUEST-BENCH-BEGIN=}
+		idx=0
+		for res in "${TEST_LIST[@]}"; do
+			idx=$((idx + 1))
+			[ "$res" = "$t" ] && break
+		done
+		B_STEP=$((B_BASE + 1 + idx))
+		B_TEST=$t B_TEST_T=${EPOCHREALTIME/./} B_STALLED=''
+		# The guest pauses 1 s after BEGIN: the stall clock starts after it.
+		B_LAST_T=$((B_TEST_T + 1000000))
+		tap_bytes
+		B_LAST_BYTES=$TAPB
+		progress "$B_STEP" "$B_NAME: $(test_label "$t")"
+		snap begin "$t"
+		;;
+	*VMM-GUEST-BENCH-END=*)
+		res=${line#*VMM-GUEST-BENCH-END=}
+		t=${res%% *}
+		res=${res#"$t"}
+		res=${res# }
+		# The smaps behind the RSS figure is kept from the last test.
+		snap end "$t" "$res" "$([ "$t" = "${TEST_LIST[-1]}" ] && echo save)"
+		progress "$B_STEP" "  -> $(result_text "$t" "$res")${B_STALLED:+ (stall flagged)}"
+		B_ENDED="$B_ENDED $t"
+		B_TEST='' B_NET_T=${EPOCHREALTIME/./}
+		;;
+	*VMM-GUEST-BENCH-NETDEAD*)
+		snap netdead -
+		progress "$B_STEP" "  !! $B_NAME: guest network dead after a failed test; skipping the rest of this boot"
+		;;
+	*VMM-GUEST-BENCH-DONE*)
+		B_DONE=${EPOCHREALTIME/./}
+		snap "done" -
+		;;
+	esac
+}
+
+# Stall watchdog and deadlines, run after every console line and every second.
+watchdog() {
+	local now bytes
+	now=${EPOCHREALTIME/./}
+	if [ -n "$B_TEST" ]; then
+		tap_bytes
+		bytes=$TAPB
+		local need=1048576
+		[ "$B_TEST" = rr ] && need=1024
+		if [ $((bytes - B_LAST_BYTES)) -ge $need ]; then
+			B_LAST_BYTES=$bytes B_LAST_T=$now
+		elif [ -z "$B_STALLED" ] && [ $((now - B_LAST_T)) -ge $((STALL_S * 1000000)) ]; then
+			B_STALLED=$now
+			snap stall "$B_TEST" "no data for ${STALL_S} s"
+			progress "$B_STEP" "  !! $B_NAME: no data through the TAP for ${STALL_S} s: stall"
+		fi
+		if [ -n "$B_STALLED" ] && [ $((now - B_STALLED)) -ge $((T_STALL_KILL * 1000000)) ]; then
+			kill_monitor "test $B_TEST stalled and did not end within ${T_STALL_KILL} s"
+		elif [ "$B_TEST" = rr ] && [ $((now - B_TEST_T)) -ge 180000000 ]; then
+			kill_monitor "tcprr did not end within 180 s"
+		elif [ "$B_TEST" != rr ] && [ $((now - B_TEST_T)) -ge $(((SECS + 45) * 1000000)) ]; then
+			kill_monitor "iperf3 test $B_TEST did not end within $((SECS + 45)) s"
+		fi
+	elif [ -n "$B_DONE" ]; then
+		[ $((now - B_DONE)) -ge $((T_EXIT * 1000000)) ] && kill_monitor "no exit ${T_EXIT} s after the tests"
+	elif [ -z "$B_INIT" ]; then
+		[ $((now - B_T0)) -ge $((T_INIT * 1000000)) ] && kill_monitor "no init marker within ${T_INIT} s"
+	elif [ -n "$B_NET_T" ]; then
+		# Between tests: the next BEGIN (or DONE) is due within the ping and sleep.
+		[ $((now - B_NET_T)) -ge 60000000 ] && kill_monitor "guest silent for 60 s between tests"
+	else
+		[ $((now - B_INIT)) -ge $((T_NET * 1000000)) ] && kill_monitor "network not up within ${T_NET} s of init"
+	fi
+}
+
+boot_one() { # CONFIG REP BASE_STEP
+	local cfg=$1 rep=$2 fifo cfd line buf rc status t
+	B_DIR=$OUT/$cfg-$rep B_NAME="$cfg rep $rep/$REPS" B_BASE=$3 B_STEP=$(($3 + 1))
+	B_PID='' B_VHOST='' B_INIT='' B_UPTIME='' B_NET='' B_NET_T='' B_TEST='' B_TEST_T='' B_STALLED=''
+	B_DONE='' B_KILLED='' B_KILLER='' B_ENDED=''
+	rm -rf "$B_DIR"
+	mkdir -p "$B_DIR"
+	B_EVENTS=$B_DIR/events.tsv
+	printf 't_s\tevent\ttest\ttap_rx\ttap_tx\tutime\tstime\tgtime\tvhost_ticks\tkp_miss\tkp_update\tkp_inval\trss_kib\trss_guest_kib\tnote\n' >"$B_EVENTS"
+	if ! monitor_cmd "$cfg" "$B_DIR"; then
+		progress "$B_STEP" "$B_NAME: unknown configuration; skipped"
+		echo "status=skipped" >"$B_DIR/boot.txt"
+		return
+	fi
+	printf '%q ' "${MON[@]}" >"$B_DIR/cmd"
+	# The console pipe lives in /tmp: the project share (9p) cannot hold a FIFO.
+	fifo=$FIFO_DIR/console
+	rm -f "$fifo"
+	if ! mkfifo "$fifo"; then
+		progress "$B_STEP" "$B_NAME: cannot make a FIFO in $FIFO_DIR; skipped"
+		echo "status=skipped" >"$B_DIR/boot.txt"
+		return
+	fi
+	servers_start "$B_DIR"
+	progress "$B_STEP" "$B_NAME: boot to guest init"
+	B_T0=${EPOCHREALTIME/./}
+	"${MON[@]}" </dev/null >"$fifo" 2>"$B_DIR/stderr" &
+	B_PID=$!
+	if ! exec {cfd}<"$fifo"; then
+		kill -KILL "$B_PID" 2>/dev/null
+		wait "$B_PID" 2>/dev/null
+		servers_stop
+		progress "$B_STEP" "$B_NAME: cannot read the console FIFO; skipped"
+		echo "status=skipped" >"$B_DIR/boot.txt"
+		return
+	fi
+	snap start -
+	buf=''
+	while :; do
+		line=''
+		if IFS= read -r -t 1 -u "$cfd" line; then
+			line=${buf}${line}
+			buf=''
+			line=${line//$'\r'/}
+			printf '%s\n' "$line" >>"$B_DIR/console"
+			on_line "$line"
+		else
+			rc=$?
+			if [ "$rc" -gt 128 ]; then
+				buf=$buf$line
+			else
+				if [ -n "$buf$line" ]; then
+					line=${buf}${line}
+					line=${line//$'\r'/}
+					printf '%s\n' "$line" >>"$B_DIR/console"
+					on_line "$line"
+				fi
+				break
+			fi
+		fi
+		watchdog
+		# A killed monitor whose children still hold the console open.
+		if [ -n "$B_KILLED" ] && ! monitor_alive; then
+			break
+		fi
+	done
+	exec {cfd}<&-
+	rm -f "$fifo"
+	status=0
+	wait "$B_PID" || status=$?
+	[ -n "$B_KILLER" ] && { kill "$B_KILLER" 2>/dev/null; wait "$B_KILLER" 2>/dev/null; }
+	snap exit - "status=$status"
+	B_PID=''
+	servers_stop
+	# Every step of this boot gets a line, so the count stays whole.
+	[ -n "$B_INIT" ] || progress "$B_STEP" "  -> no init marker (monitor exit status $status)"
+	local n=0
+	for t in "${TEST_LIST[@]}"; do
+		n=$((n + 1))
+		case " $B_ENDED " in
+		*" $t "*) ;;
+		*) progress $((B_BASE + 1 + n)) "$B_NAME: $(test_label "$t"): not run or not finished (monitor exit status $status${B_KILLED:+; $B_KILLED})" ;;
+		esac
+	done
+	{
+		echo "config=$cfg"
+		echo "rep=$rep"
+		echo "status=$status"
+		echo "boot_s=$([ -n "$B_INIT" ] && secs_between "$B_T0" "$B_INIT")"
+		echo "guest_uptime_s=$B_UPTIME"
+		echo "net=$B_NET"
+		echo "done=$([ -n "$B_DONE" ] && echo 1 || echo 0)"
+		echo "killed=$B_KILLED"
+		echo "wall_s=$(secs_between "$B_T0" "${EPOCHREALTIME/./}")"
+	} >"$B_DIR/boot.txt"
+}
+
+start=${EPOCHREALTIME/./}
+echo "[bench] $REPS rep(s) x ${#CONFIG_LIST[@]} configurations ($CONFIGS), tests $TESTS, iperf3 ${SECS} s, tcprr $RR_N; IOTLB kprobes: $([ "$KP_OK" = 1 ] && echo on || echo "off ($KP_REASON)")" >&2
+base=0
+for rep in $(seq 1 "$REPS"); do
+	for cfg in "${CONFIG_LIST[@]}"; do
+		boot_one "$cfg" "$rep" "$base"
+		base=$((base + STEPS_PER_BOOT))
+	done
+done
+echo "total_wall_s=$(secs_between "$start" "${EPOCHREALTIME/./}")" >>"$OUT/meta.txt"
+echo "[bench] all runs done in $(secs_between "$start" "${EPOCHREALTIME/./}") s" >&2

@@ -1,0 +1,41 @@
+# tests/hostile/hostile.mk - the hostile-guest test's programs (included by the top Makefile).
+#
+#   make vmm-san       build/vmm-san: the VMM built with ASan + UBSan (the same
+#                      objects as the sanitized unit tests, plus main); the e2e
+#                      hostile VT-d case runs it when it exists
+#   make hostile-sim   tests/hostile/vtd_hostile.c against the VT-d model on this
+#                      machine, no KVM (ASan + UBSan); HOSTILE_SIM_ARGS =
+#                      "ROUNDS SEED RUNS" (default 400 1 8)
+#   make hostile-guest build/hostile/vtd_hostile, the static guest program
+#                      (tests/testbed/build-guest-initrd.sh builds its own copy)
+
+HOSTILE_SIM      := $(BUILD)/hostile/vtd_hostile_sim
+HOSTILE_GUEST    := $(BUILD)/hostile/vtd_hostile
+HOSTILE_SIM_ARGS ?= 400 1 8
+
+.PHONY: vmm-san hostile-sim hostile-guest
+vmm-san: $(BUILD)/vmm-san
+
+$(BUILD)/vmm-san: $(BUILD)/san/vmm/main.o $(SAN_OBJS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(HOSTILE_SIM): tests/hostile/vtd_hostile_sim.c tests/hostile/vtd_hostile.c $(SAN_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $< $(SAN_OBJS) $(LDLIBS)
+
+hostile-sim: $(HOSTILE_SIM)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(HOSTILE_SIM) $(HOSTILE_SIM_ARGS)
+
+hostile-guest: $(HOSTILE_GUEST)
+
+$(HOSTILE_GUEST): tests/hostile/vtd_hostile.c
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -o $@ $<
+
+.PHONY: hostile-clean
+clean: hostile-clean
+hostile-clean:
+	rm -rf $(BUILD)/hostile $(BUILD)/vmm-san

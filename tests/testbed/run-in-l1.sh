@@ -20,6 +20,8 @@
 # Environment:
 #   TESTBED_TIMEOUT   seconds before L1 is killed (default 2400)
 #   TESTBED_L1_MEM    L1 memory (default 4G);  TESTBED_L1_CPUS (default 2)
+#   TESTBED_RUN_LOCK  the machine-wide lock that keeps L1 runs from
+#                     overlapping (default /tmp/vmm-testbed-run.lock)
 # The command gets a clean environment (PATH, HOME=/tmp, TESTBED_L1=1);
 # pass variables in the command line itself: 'FOO=1 tests/x.sh'.
 set -eu
@@ -80,11 +82,14 @@ if [ ${#run_dir} -lt 90 ]; then
 	monitor=(-monitor "unix:$run_dir/monitor.sock,server=on,wait=off")
 fi
 
-# One L1 at a time on this machine: two nested-TCG guests on a 2-core host
-# make each other's timings (and benchmarks) meaningless. The lock is
-# released when this script exits.
-exec 8>"$TESTBED/.run-lock"
-if ! flock -n 8; then
+# One L1 at a time on this machine, whichever checkout it comes from: two
+# nested-TCG guests on a 2-core host make each other's timings (and
+# benchmarks) meaningless. The lock is released when this script exits.
+run_lock=${TESTBED_RUN_LOCK:-/tmp/vmm-testbed-run.lock}
+if ! { exec 8>>"$run_lock"; } 2>/dev/null; then
+	log "cannot open the run lock $run_lock (TESTBED_RUN_LOCK); running without it"
+	exec 8>/dev/null
+elif ! flock -n 8; then
 	log "another test-bed run is in progress; waiting for it"
 	flock 8
 fi

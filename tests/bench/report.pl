@@ -280,6 +280,7 @@ sub fmt {
 	my ($v) = @_;
 	return 'n/a' unless defined $v;
 	my $a = abs($v);
+	return sprintf('%d', $v) if $v == int($v) && $a < 1e6;
 	return sprintf('%.0f', $v) if $a >= 100;
 	return sprintf('%.1f', $v) if $a >= 10;
 	return sprintf('%.2f', $v) if $a >= 0.1;
@@ -407,7 +408,7 @@ push @md, sprintf('Run `%s`, %s mode, %s. Host: %s, %s cores, kernel %s; commit 
 		. 'L1: %s, %s vCPUs, %s MiB, kernel %s. Guest: %s vCPU, %s MiB. '
 		. '%s boot(s) per configuration; iperf3 %s s per test; tcprr %s round trips. '
 		. 'Every figure: median (min–max) over the runs; ratios of medians, all from one L1 boot. '
-		. 'Suite wall time %s s%s.',
+		. 'Test-bed time %s s%s.',
 	basename($run), $host->{mode} // '?', $when, $host->{host_cpu_model} // '?', $host->{host_cpus} // '?',
 	$host->{host_kernel} // '?', $host->{git_commit} // '?', ($host->{git_dirty} // '') eq 'yes' ? ' (with uncommitted changes)' : '',
 	($meta->{in_testbed} // '0') eq '1' ? 'QEMU-TCG test bed' : 'this host', $meta->{cpus} // '?',
@@ -509,7 +510,8 @@ if (@vs) {
 }
 push @md, '';
 push @md, '## Stalls and failures', '';
-push @md, sprintf('A run (tcprr or one iperf3 test) that moves less than 1 MiB (tcprr: 1 KiB) through the TAP in %s s is a stall; a run whose guest or monitor failed otherwise is failed; the rest of a boot after a crash or a dead network is not run.', $meta->{stall_s} // 5), '';
+push @md, sprintf('A run (tcprr or one iperf3 test) that moves less than %s KiB (tcprr: %s KiB) through the TAP in %s s, or that the guest ended with a timeout, is a stall; a run whose guest or monitor failed otherwise is failed; the rest of a boot after a crash or a dead network is not run.',
+	($meta->{stall_bytes} // 1048576) / 1024, ($meta->{stall_bytes_rr} // 1024) / 1024, $meta->{stall_s} // 5), '';
 push @md, '| configuration | runs attempted | stalled | failed | not run | longest streak of ok iperf3 runs |', '|---|---|---|---|---|---|';
 for my $c (@configs) {
 	next unless $sum{$c};

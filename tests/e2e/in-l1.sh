@@ -52,30 +52,8 @@ boot() {
 	echo "$name: $MONITOR exited $rc after $(($(date +%s) - start))s"
 }
 
-# Why a check failed, with the end of the guest console for context.
-why() {
-	tail -n 15 "$OUT/$1.console" "$OUT/$1.stderr" 2>/dev/null | tr -d '\r'
-	echo "$2"
-}
-
-check_status() { # NAME EXPECTED
-	local rc
-	rc=$(cat "$OUT/$1.status")
-	[ "$rc" = "$2" ] || { why "$1" "exit status $rc, expected $2"; return 1; }
-}
-
-check_marker() { # NAME MARKER
-	has_marker "$2" "$OUT/$1.console" || { why "$1" "no '$2' line on the console"; return 1; }
-}
-
 check_marker_re() { # NAME REGEX: some console line matches
 	tr -d '\r' <"$OUT/$1.console" | grep -qE "$2" || { why "$1" "no line matching '$2'"; return 1; }
-}
-
-check_value() { # NAME KEY EXPECTED
-	local v
-	v=$(marker_value "$2" "$OUT/$1.console")
-	[ "$v" = "$3" ] || { why "$1" "$2='$v', expected '$3'"; return 1; }
 }
 
 # A guest that boots, describes itself and powers off.

@@ -60,3 +60,27 @@ marker_value() {
 has_marker() {
 	tr -d '\r' <"$2" | grep -qx "$1"
 }
+
+# Checks on a finished guest run NAME: its console, stderr and exit status
+# in $OUT/NAME.{console,stderr,status}. Each prints why it failed, with the
+# end of the console for context.
+why() {
+	tail -n 15 "$OUT/$1.console" "$OUT/$1.stderr" 2>/dev/null | tr -d '\r'
+	echo "$2"
+}
+
+check_status() { # NAME EXPECTED
+	local rc
+	rc=$(cat "$OUT/$1.status")
+	[ "$rc" = "$2" ] || { why "$1" "exit status $rc, expected $2"; return 1; }
+}
+
+check_marker() { # NAME MARKER
+	has_marker "$2" "$OUT/$1.console" || { why "$1" "no '$2' line on the console"; return 1; }
+}
+
+check_value() { # NAME KEY EXPECTED
+	local v
+	v=$(marker_value "$2" "$OUT/$1.console")
+	[ "$v" = "$3" ] || { why "$1" "$2='$v', expected '$3'"; return 1; }
+}

@@ -57,27 +57,6 @@ boot() {
 	echo "$name: ${bin##*/} exited $rc after $(($(date +%s) - start))s"
 }
 
-why() {
-	tail -n 15 "$OUT/$1.console" "$OUT/$1.stderr" 2>/dev/null | tr -d '\r'
-	echo "$2"
-}
-
-check_status() { # NAME EXPECTED
-	local rc
-	rc=$(cat "$OUT/$1.status")
-	[ "$rc" = "$2" ] || { why "$1" "exit status $rc, expected $2"; return 1; }
-}
-
-check_marker() { # NAME MARKER
-	has_marker "$2" "$OUT/$1.console" || { why "$1" "no '$2' line on the console"; return 1; }
-}
-
-check_value() { # NAME KEY EXPECTED
-	local v
-	v=$(marker_value "$2" "$OUT/$1.console")
-	[ "$v" = "$3" ] || { why "$1" "$2='$v', expected '$3'"; return 1; }
-}
-
 # The first "KEY": N of the --stats JSON (the iotlb totals come first).
 stat_value() { # NAME KEY
 	sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$OUT/$1.json" 2>/dev/null | head -n 1

@@ -415,6 +415,7 @@ int vtd_regs_record_fault(struct vtd_regs *r, uint16_t sid, uint64_t addr, uint8
 /* State the rest of the model needs. */
 bool vtd_regs_translation_enabled(const struct vtd_regs *r); /* GSTS.TES */
 bool vtd_regs_qi_enabled(const struct vtd_regs *r);          /* GSTS.QIES */
+bool vtd_regs_caching_mode(const struct vtd_regs *r);        /* CAP.CM */
 uint64_t vtd_regs_root(const struct vtd_regs *r);            /* latched RTADDR */
 /* Walker configuration matching CAP/ECAP. */
 void vtd_regs_walk_cfg(const struct vtd_regs *r, struct vtd_walk_cfg *cfg);
@@ -572,6 +573,9 @@ struct iotlb_stats {
 	uint64_t write_errors;  /* write() on the vhost fd failed or was short */
 	uint64_t bytes_mapped;  /* sum of UPDATE sizes */
 	uint64_t prefetched;    /* UPDATEs sent unasked, next to a miss */
+	uint64_t eager;         /* UPDATEs sent on a caching-mode map notification */
+	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
+	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	int last_write_errno;   /* errno of the last failed write (0: short write) */
 	uint64_t svc_ns_sum;    /* miss service time (walk + write) */
 	uint64_t svc_ns_max;
@@ -622,6 +626,48 @@ void iotlb_shadow_invalidate(struct iotlb_shadow *s, uint64_t iova, uint64_t siz
 unsigned iotlb_shadow_check(struct iotlb_shadow *s, const struct guest_mem *gm,
 			    const struct vtd_regs *regs, uint16_t rid, const char *when);
 
+/*
+ * 5c. What vhost may hold (iotlb_held.c): every translated UPDATE the
+ * bridge wrote since its last total flush, minus what its INVALIDATEs
+ * removed since. It lets a domain or global IOTLB flush re-walk just those
+ * entries and INVALIDATE the ones whose translation changed, instead of
+ * emptying vhost (which made every live buffer and both rings miss again
+ * after each of lazy mode's periodic flushes), and lets a page flush skip
+ * the INVALIDATE when vhost cannot hold anything in its range.
+ *
+ * Invariant (what makes both shortcuts safe): every translated entry vhost
+ * may hold lies inside a live held entry with the same IOVA -> GPA, or
+ * `overflow` is set. Entries vhost retired on its own (its table is
+ * bounded) may still be listed: that only costs a needless INVALIDATE.
+ * When an UPDATE cannot be recorded (table full of live entries) or its
+ * write fails halfway, `overflow` is set and the next domain flush is
+ * total, which resets the table.
+ */
+#define IOTLB_HELD_MAX 4096
+
+struct iotlb_held_ent {
+	uint64_t iova, len, gpa;
+	uint16_t did;
+	uint8_t perm;
+	bool live;              /* false: removed by an INVALIDATE, slot not yet reused */
+};
+
+struct iotlb_held {
+	struct iotlb_held_ent e[IOTLB_HELD_MAX]; /* slots [0, n), oldest first */
+	unsigned n;             /* slots in use, live or not */
+	unsigned live;
+	bool overflow;          /* an entry vhost may hold is missing: flush totally */
+};
+
+void iotlb_held_reset(struct iotlb_held *h);
+void iotlb_held_add(struct iotlb_held *h, uint64_t iova, uint64_t len, uint64_t gpa,
+		    uint8_t perm, uint16_t did);
+/* An INVALIDATE of [first, last] was written: vhost dropped every entry
+ * overlapping it (whole entries), so do the same. */
+void iotlb_held_drop(struct iotlb_held *h, uint64_t first, uint64_t last);
+/* May vhost hold a translated entry overlapping [first, last]? */
+bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t last);
+
 #define IOTLB_PUSHED_SLOTS 4096
 #define IOTLB_PREFETCH_DEFAULT 32
 
@@ -651,6 +697,7 @@ struct iotlb_bridge {
 	 */
 	unsigned prefetch;
 	uint64_t pushed[IOTLB_PUSHED_SLOTS];
+	struct iotlb_held held; /* see 5c */
 };
 
 /*
@@ -684,9 +731,13 @@ int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m);
 /*
  * Forward inv to vhost if it concerns this device:
  *   RESET, CC_* (conservatively, any context-cache invalidation: the
- *   device's context may have changed domain), IOTLB_GLOBAL -> everything;
- *   IOTLB_DOMAIN -> everything if an UPDATE was sent for .did;
- *   IOTLB_PAGE -> the range if an UPDATE was sent for .did;
+ *   device's context may have changed domain) -> everything;
+ *   IOTLB_GLOBAL, IOTLB_DOMAIN (if an UPDATE was sent for .did), IOTLB_PAGE
+ *   with .all -> re-walk the held entries and INVALIDATE the changed ones
+ *   (iotlb_bridge_resync), or everything when the held list is incomplete;
+ *   IOTLB_PAGE -> the range if an UPDATE was sent for .did and vhost may
+ *   hold part of it; with CAP.CM, then UPDATEs for the range's present
+ *   mappings (iotlb_bridge_eager);
  *   DEVTLB -> the range (or everything) if .sid == rid.
  * "Everything" is INVALIDATE(iova 0, size UINT64_MAX): vhost deletes
  * [iova, iova + size - 1] = [0, 2^64 - 2]; the one byte left out can never
@@ -704,6 +755,23 @@ int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
  * pushed. 0 or -errno as handle_miss. Caller holds the VT-d lock.
  */
 int iotlb_bridge_push(struct iotlb_bridge *b, const struct vtd_extent *x);
+
+/* INVALIDATE [first, last] (a range, not everything); 0 or -EIO. */
+int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t last);
+
+/*
+ * iotlb_sync.c, for iotlb_bridge_invalidate (caller holds the VT-d lock):
+ * resync re-walks the live held entries of domain did (any_did: all) and
+ * INVALIDATEs each one that no longer translates to the same GPA with at
+ * least its permission in its domain; it returns the INVALIDATEs written
+ * or -EIO. It is only correct while the held list is complete (not
+ * overflowed, no identity or unknown entries). eager pushes the present
+ * mappings of a page-selective flush's range (at most 2 MiB, 64 UPDATEs,
+ * domain inv->did only), for CAP.CM; it returns the UPDATEs written and
+ * never fails the flush.
+ */
+int iotlb_bridge_resync(struct iotlb_bridge *b, bool any_did, uint16_t did);
+int iotlb_bridge_eager(struct iotlb_bridge *b, const struct vtd_inval *inv);
 
 /* Prefetch around a served miss (iotlb_prefetch.c); see struct iotlb_bridge. */
 void iotlb_prefetch_around(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg,

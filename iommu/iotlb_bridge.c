@@ -80,8 +80,12 @@ static int send_update(struct iotlb_bridge *b, uint64_t iova, uint64_t gpa, uint
 	if (ret == 0) {
 		b->st.updates++;
 		b->st.bytes_mapped += len;
+		if (translated)
+			iotlb_held_add(&b->held, iova, len, gpa, perm, did);
 		if (b->shadow != NULL)
 			iotlb_shadow_update(b->shadow, iova, len, gpa, perm, did, translated);
+	} else {
+		b->held.overflow = true; /* vhost may have taken part of it */
 	}
 	return ret;
 }
@@ -195,6 +199,10 @@ static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t
 	int ret = send_msg(b, &m);
 	if (ret == 0) {
 		b->st.invalidates++;
+		if (m.size == UINT64_MAX && m.iova == 0)
+			iotlb_held_reset(&b->held);
+		else
+			iotlb_held_drop(&b->held, m.iova, m.iova + (m.size - 1));
 		if (b->shadow != NULL)
 			iotlb_shadow_invalidate(b->shadow, m.iova, m.size);
 	}
@@ -217,12 +225,49 @@ static int flush_all(struct iotlb_bridge *b)
 	b->unknown = false;
 	b->identity = false;
 	memset(b->did_map, 0, sizeof(b->did_map));
-	return 1;
+	return 1; /* send_inval reset the held list */
 }
 
 static bool did_mapped(const struct iotlb_bridge *b, uint16_t did)
 {
 	return b->unknown || (b->did_map[did / 8] & (1u << (did % 8)));
+}
+
+int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t last)
+{
+	return send_inval(b, false, first, last);
+}
+
+/*
+ * A domain (any_did: global) IOTLB flush. The held list can answer it with
+ * a re-walk (iotlb_sync.c) only when it accounts for everything vhost may
+ * hold: not after an unrecorded UPDATE, not while vhost may still hold
+ * identity windows or entries from before this bridge, and not with
+ * translation off (then nothing translated may survive at all).
+ */
+static int domain_flush(struct iotlb_bridge *b, bool any_did, uint16_t did)
+{
+	if (b->unknown || b->identity || b->held.overflow ||
+	    !vtd_regs_translation_enabled(b->regs))
+		return flush_all(b);
+	return iotlb_bridge_resync(b, any_did, did);
+}
+
+/* A page-selective flush: forward it if vhost may hold part of the range;
+ * with CAP.CM it may also announce a new mapping, pushed right away. */
+static int page_flush(struct iotlb_bridge *b, const struct vtd_inval *inv)
+{
+	int sent = 0;
+	if (did_mapped(b, inv->did) &&
+	    (b->unknown || b->identity || iotlb_held_overlaps(&b->held, inv->first, inv->last))) {
+		int ret = send_inval(b, false, inv->first, inv->last);
+		if (ret < 0)
+			return ret;
+		sent = 1;
+	}
+	if (vtd_regs_caching_mode(b->regs))
+		sent += iotlb_bridge_eager(b, inv);
+	return sent;
 }
 
 int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
@@ -235,19 +280,17 @@ int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
 	case VTD_INVAL_CC_GLOBAL:
 	case VTD_INVAL_CC_DOMAIN:
 	case VTD_INVAL_CC_DEVICE:
-	case VTD_INVAL_IOTLB_GLOBAL:
 		/* Context changes may move the device to another domain or to
 		 * pass-through; they are rare, so the conservative flush is cheap. */
 		return flush_all(b);
+	case VTD_INVAL_IOTLB_GLOBAL:
+		return domain_flush(b, true, 0);
 	case VTD_INVAL_IOTLB_DOMAIN:
-		return did_mapped(b, inv->did) ? flush_all(b) : 0;
+		return did_mapped(b, inv->did) ? domain_flush(b, false, inv->did) : 0;
 	case VTD_INVAL_IOTLB_PAGE:
-		if (!did_mapped(b, inv->did))
-			return 0;
 		if (inv->all)
-			return flush_all(b);
-		ret = send_inval(b, false, inv->first, inv->last);
-		return ret < 0 ? ret : 1;
+			return did_mapped(b, inv->did) ? domain_flush(b, false, inv->did) : 0;
+		return page_flush(b, inv);
 	case VTD_INVAL_DEVTLB:
 		if (inv->sid != b->rid)
 			return 0;

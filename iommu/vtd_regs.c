@@ -387,6 +387,11 @@ bool vtd_regs_translation_enabled(const struct vtd_regs *r)
 	return (r->gsts & G_TE) != 0;
 }
 
+bool vtd_regs_caching_mode(const struct vtd_regs *r)
+{
+	return (r->cap >> 7) & 1;
+}
+
 bool vtd_regs_qi_enabled(const struct vtd_regs *r)
 {
 	return (r->gsts & G_QIE) != 0;

@@ -2,8 +2,8 @@
  * bridge_follow.h - the checking half of fuzz_iotlb_bridge.c (see its top
  * comment): reading what the bridges wrote to their fake vhost fds into
  * the shadows, checking each UPDATE, and following the invalidation queue
- * one descriptor at a time so that a completed wait can be checked against
- * exactly the invalidations queued before it.
+ * one descriptor at a time so that each completed invalidation is checked
+ * against what vhost holds right then.
  */
 #ifndef BRIDGE_FOLLOW_H
 #define BRIDGE_FOLLOW_H
@@ -18,12 +18,6 @@
 #include "vtd_tables.h"
 
 #define NBR     2   /* bridges, requester ids rids[0] and rids[1] */
-#define MAXPEND 256 /* invalidations completed since the last wait */
-
-struct pend {
-	struct qm_desc d;
-	uint64_t seq;
-};
 
 struct h {
 	struct fuzz_ram ram;
@@ -34,9 +28,8 @@ struct h {
 	enum iotlb_wire wire;
 	struct shadow sh[NBR];
 	uint64_t seq;          /* script step: stamps entries and invalidations */
-	struct pend pend[MAXPEND];
-	unsigned npend;
 	int miss;              /* the bridge whose MISS is being served, or -1 */
+	const struct qm_desc *announce; /* the invalidation being processed, or NULL */
 	unsigned nupd;         /* UPDATEs read during that MISS */
 	struct iotlb_msg upd;  /* the first of them: the answer */
 	vtd_event_fn orig;     /* vtd.c's event handler, which the harness wraps */
@@ -45,7 +38,15 @@ struct h {
 
 static void on_update(struct h *h, unsigned b, const struct iotlb_msg *m)
 {
-	FUZZ_CHECK(h->miss == (int)b, "UPDATE on bridge %u outside a miss of its own", b);
+	/* Unasked UPDATEs: only with CAP.CM, only for a page-selective flush
+	 * that announces the range (iotlb_sync.c). */
+	const struct qm_desc *ann = h->announce;
+	FUZZ_CHECK(h->miss == (int)b ||
+			   (ann != NULL && vtd_regs_caching_mode(&h->v.regs) &&
+			    ann->kind == QM_IOTLB_PAGE && !ann->all && m->iova <= ann->last &&
+			    ann->first <= m->iova + (m->size - 1)),
+		   "UPDATE on bridge %u iova %#lx outside a miss of its own or a caching-mode "
+		   "page flush of that range", b, (unsigned long)m->iova);
 	FUZZ_CHECK(m->size > 0 && m->iova + (m->size - 1) >= m->iova && m->perm >= VTD_PERM_R &&
 			   m->perm <= VTD_PERM_RW, "malformed UPDATE %#lx+%#lx perm %u",
 		   (unsigned long)m->iova, (unsigned long)m->size, m->perm);
@@ -53,7 +54,7 @@ static void on_update(struct h *h, unsigned b, const struct iotlb_msg *m)
 		   "UPDATE host range %#lx+%#lx is not inside one guest RAM mapping",
 		   (unsigned long)m->uaddr, (unsigned long)m->size);
 	struct sh_ent e = { .iova = m->iova, .last = m->iova + (m->size - 1), .uaddr = m->uaddr,
-			    .seq = h->seq };
+			    .seq = h->seq, .perm = m->perm };
 	if (!vtd_regs_translation_enabled(&h->v.regs)) {
 		FUZZ_CHECK((uintptr_t)fuzz_ram_ptr(&h->ram, m->iova, m->size) == m->uaddr,
 			   "untranslated UPDATE %#lx+%#lx is not the identity", (unsigned long)m->iova,
@@ -111,13 +112,37 @@ static void drain(struct h *h)
 	}
 }
 
-/* Nothing made before step seq that d covers may still be in vhost. */
+/* Is every page of e still what the tables say, with at least its perm? */
+static bool still_valid(struct h *h, unsigned b, const struct sh_ent *e)
+{
+	struct vtd_walk_cfg cfg;
+	vtd_regs_walk_cfg(&h->v.regs, &cfg);
+	for (uint64_t off = 0; off <= e->last - e->iova; off += FUZZ_PAGE) {
+		struct vtd_xlate x;
+		(void)vtd_translate(&h->ram.gm, &cfg, vtd_regs_root(&h->v.regs), h->br[b].rid,
+				    e->iova + off, VTD_PERM_NONE, &x);
+		if (x.status != VTD_OK || x.domain_id != e->did || (x.perm & e->perm) != e->perm ||
+		    (uintptr_t)fuzz_ram_ptr(&h->ram, x.gpa, 1) != e->uaddr + off)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Right after d completed: nothing made before step seq that d covers may
+ * still be in vhost unless it still translates exactly as vhost was told
+ * (then keeping it is what a refetching IOTLB would do). Checked at each
+ * invalidation rather than at the next wait, because the guest may change
+ * its tables again between the two without invalidating, and an entry
+ * that was valid when d ran may legitimately outlive that change.
+ */
 static void check_gone(struct h *h, const struct qm_desc *d, uint64_t seq, const char *when)
 {
 	for (unsigned b = 0; b < NBR; b++)
 		for (unsigned i = 0; i < h->sh[b].n; i++) {
 			const struct sh_ent *e = &h->sh[b].e[i];
-			FUZZ_CHECK(e->seq >= seq || !sh_must_go(d, e, h->br[b].rid),
+			FUZZ_CHECK(e->seq >= seq || !sh_must_go(d, e, h->br[b].rid) ||
+					   still_valid(h, b, e),
 				   "%s: vhost of bridge %u (rid %#x) still maps [%#lx, %#lx] (domain %u, "
 				   "step %lu) after invalidation kind %d did %u sid %u fm %u [%#lx, %#lx] "
 				   "(step %lu)", when, b, h->br[b].rid, (unsigned long)e->iova,
@@ -140,8 +165,8 @@ static void check_all_gone(struct h *h, const char *when)
  * (IQT lowered to just past the head, then restored), reading what the
  * bridges wrote after each. vtd_qi_process works strictly in order and
  * keeps no state between descriptors but IQH, so this is the same
- * processing, observed at every step. A completed wait then checks every
- * invalidation completed before it.
+ * processing, observed at every step. Each completed invalidation is
+ * checked at once (check_gone).
  */
 static void follow_queue(struct h *h, const struct vtd_event *ev)
 {
@@ -157,29 +182,27 @@ static void follow_queue(struct h *h, const struct vtd_event *ev)
 	while (head != tail) {
 		uint64_t q[2], next = (head + 16) % size;
 		bool readable = guest_mem_read(&h->ram.gm, base + head, q, sizeof(q)) == 0;
+		struct qm_desc d = qm_decode(q[0], q[1]);
 		r->iqt = next;
+		h->announce = readable ? &d : NULL;
 		h->orig(h->orig_opaque, ev);
 		r->iqt = tail;
 		drain(h);
+		h->announce = NULL;
 		/* Every write to the fake vhost succeeds (drain checks), so nothing may fail. */
 		FUZZ_CHECK(!vtd_regs_ite(r), "ITE (invalidation not completed) without a failed write");
 		if (r->iqh != next)
 			return; /* stopped on an error (IQE): nothing after it completes */
 		FUZZ_CHECK(readable, "completed a descriptor outside RAM at %#lx",
 			   (unsigned long)(base + head));
-		struct qm_desc d = qm_decode(q[0], q[1]);
 		FUZZ_TRACE("  step %lu: completed descriptor %#lx %#lx at IQH %#lx\n",
 			   (unsigned long)h->seq, (unsigned long)q[0], (unsigned long)q[1],
 			   (unsigned long)head);
-		if (qm_is_inval(&d)) {
-			if (h->npend == MAXPEND) /* forget the oldest: fewer checks, no false alarm */
-				memmove(h->pend, h->pend + 1, --h->npend * sizeof(h->pend[0]));
-			h->pend[h->npend++] = (struct pend){ d, h->seq };
-		} else if (d.kind == QM_WAIT) {
-			for (unsigned i = 0; i < h->npend; i++)
-				check_gone(h, &h->pend[i].d, h->pend[i].seq, "wait descriptor completed");
-			h->npend = 0;
-		}
+		/* The bridge completes each invalidation before the queue moves
+		 * on (its INVALIDATEs are written by then), which is stronger
+		 * than "by the next wait"; check it at once (see check_gone). */
+		if (qm_is_inval(&d))
+			check_gone(h, &d, h->seq + 1, "invalidation descriptor completed");
 		head = next;
 	}
 }
@@ -192,9 +215,15 @@ static void wrap_event(void *opaque, const struct vtd_event *ev)
 		follow_queue(h, ev);
 		return;
 	}
+	struct qm_desc d;
+	if (ev->type == VTD_EV_IOTLB_INVAL) {
+		d = qm_decode(2 | (uint64_t)ev->gran << 4 | (uint64_t)ev->did << 16,
+			      ev->addr | (uint64_t)ev->ih << 6 | ev->am);
+		h->announce = &d;
+	}
 	h->orig(h->orig_opaque, ev);
 	drain(h);
-	struct qm_desc d;
+	h->announce = NULL;
 	switch (ev->type) {
 	case VTD_EV_TE:
 		check_all_gone(h, "translation enable changed");
@@ -208,8 +237,6 @@ static void wrap_event(void *opaque, const struct vtd_event *ev)
 		check_gone(h, &d, h->seq + 1, "CCMD invalidation returned");
 		break;
 	case VTD_EV_IOTLB_INVAL:
-		d = qm_decode(2 | (uint64_t)ev->gran << 4 | (uint64_t)ev->did << 16,
-			      ev->addr | (uint64_t)ev->ih << 6 | ev->am);
 		check_gone(h, &d, h->seq + 1, "IOTLB register invalidation returned");
 		break;
 	default:

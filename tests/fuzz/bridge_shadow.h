@@ -28,6 +28,7 @@
 struct sh_ent {
 	uint64_t iova, last, uaddr, seq;
 	uint16_t did;
+	uint8_t perm;
 	bool translated; /* false: an identity window made while TE was off */
 };
 
@@ -61,9 +62,11 @@ static inline bool sh_sid_match(uint16_t sid, uint8_t fm, uint16_t rid)
 }
 
 /*
- * Must invalidation d (VT-d semantics) have removed entry e of the device
- * with requester id rid? Identity windows are not translations: only TE
- * changing may retire them. Each kind removes at least:
+ * Does invalidation d (VT-d semantics) cover entry e of the device with
+ * requester id rid, so that e must be gone afterwards unless it is still
+ * exactly what the tables say (an IOTLB may always hold, or refetch, a
+ * valid translation)? Identity windows are not translations: only TE
+ * changing may retire them. Each kind covers at least:
  *   CC global, IOTLB global: everything translated;
  *   CC domain, IOTLB domain: entries made under that domain id;
  *   CC device: entries of this device under that domain id;

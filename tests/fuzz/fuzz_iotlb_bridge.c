@@ -17,10 +17,12 @@
  *   (a) every UPDATE's [uaddr, uaddr + size) lies inside one guest RAM
  *       mapping, and every page of it is what the guest tables (or, with
  *       TE off, the identity) give right now, with at least its perm;
- *   (b) when a wait descriptor completes, no shadow entry made before an
- *       invalidation queued ahead of it survives if that invalidation
- *       covers it (page-selective or domain for its domain id, global,
- *       context-cache, device-TLB for its source id); the expected scope
+ *   (b) when an invalidation descriptor completes (so before any wait
+ *       behind it), no shadow entry made before it that it covers
+ *       (page-selective or domain for its domain id, global,
+ *       context-cache, device-TLB for its source id) survives unless
+ *       every page of it still translates exactly as vhost was told (the
+ *       bridge keeps those on a domain flush, iotlb_sync.c); the scope
  *       comes from qi_model.h, the harness's own decoder. Register-based
  *       invalidations are checked when the write returns; a TE change or
  *       SRTP and vtd_reset leave vhost empty. INVALIDATEs never wrap.
@@ -29,7 +31,8 @@
  *       first, covering the IOVA at the right host address, then at most
  *       `prefetch` more (iotlb_prefetch.c; none while TE is off), each
  *       checked as in (a); UPDATEs only ever follow a MISS of their own
- *       bridge.
+ *       bridge, or, with CAP.CM (input bit), come while a page-selective
+ *       IOTLB flush overlapping them is processed (eager pushes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -261,7 +264,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h->sh[b].n = 0;
 	}
 	vt_init(&h->t, &h->ram.gm, 0, POOL_END, rids, bases);
-	h->npend = 0;
 	h->miss = -1;
 	for (h->seq = 1; !fin_empty(&in) && h->seq < 256; h->seq++) {
 		switch (fin_pick(&in, 16)) {
@@ -280,7 +282,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				reset_and_wrap(h, true);
 				drain(h);
 				check_all_gone(h, "vtd_reset");
-				h->npend = 0;
 			} else {
 				mmio_wr(h, VTD_REG_FSTS, 4, 0x10); /* clear IQE: the queue resumes */
 			}

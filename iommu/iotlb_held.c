@@ -1,0 +1,76 @@
+/*
+ * iotlb_held.c - the list of translations vhost may hold for one bridge
+ * (iommu.h, section 5c).
+ *
+ * A flat array in push order with lazy deletion: an INVALIDATE marks the
+ * entries it covers dead, and the next add compacts the array once dead
+ * slots outnumber live ones, so a scan costs about twice the live count.
+ * That count is small in practice (the rings plus the buffers in flight:
+ * a few hundred), which is why a linear scan beats a tree here; the scans
+ * run under the VT-d lock on the invalidation path, never per packet.
+ *
+ * Nothing here allocates or does I/O; the table lives in the bridge.
+ */
+#include "iommu.h"
+
+#include <string.h>
+
+void iotlb_held_reset(struct iotlb_held *h)
+{
+	h->n = 0;
+	h->live = 0;
+	h->overflow = false;
+}
+
+static void compact(struct iotlb_held *h)
+{
+	unsigned j = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (h->e[i].live)
+			h->e[j++] = h->e[i];
+	h->n = j; /* == h->live */
+}
+
+void iotlb_held_add(struct iotlb_held *h, uint64_t iova, uint64_t len, uint64_t gpa,
+		    uint8_t perm, uint16_t did)
+{
+	if (h->overflow || len == 0)
+		return; /* already "anything possible" until the next total flush */
+	/* Only here, never in drop: a resync walks the array while it drops. */
+	if (h->n == IOTLB_HELD_MAX || h->n - h->live > h->live + 64)
+		compact(h);
+	if (h->n == IOTLB_HELD_MAX) {
+		h->overflow = true; /* cannot list it: the invariant falls back */
+		return;
+	}
+	h->e[h->n++] = (struct iotlb_held_ent){
+		.iova = iova, .len = len, .gpa = gpa, .did = did, .perm = perm, .live = true,
+	};
+	h->live++;
+}
+
+static bool overlaps(const struct iotlb_held_ent *e, uint64_t first, uint64_t last)
+{
+	return e->iova <= last && first <= e->iova + (e->len - 1);
+}
+
+void iotlb_held_drop(struct iotlb_held *h, uint64_t first, uint64_t last)
+{
+	for (unsigned i = 0; i < h->n; i++) {
+		struct iotlb_held_ent *e = &h->e[i];
+		if (e->live && overlaps(e, first, last)) {
+			e->live = false;
+			h->live--;
+		}
+	}
+}
+
+bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t last)
+{
+	if (h->overflow)
+		return true;
+	for (unsigned i = 0; i < h->n; i++)
+		if (h->e[i].live && overlaps(&h->e[i], first, last))
+			return true;
+	return false;
+}

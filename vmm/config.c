@@ -123,6 +123,39 @@ int config_parse_net(const char *s, struct net_config *net, char *err, size_t er
 	return rc;
 }
 
+int config_parse_iommu(const char *s, struct vmm_config *cfg, char *err, size_t errlen)
+{
+	char *copy = strdup(s), *save = NULL;
+	if (copy == NULL)
+		return -ENOMEM;
+	bool cm = cfg->iommu_caching_mode;
+	int rc = 0;
+	unsigned keys = 0;
+	for (char *kv = strtok_r(copy, ",", &save); kv && rc == 0; kv = strtok_r(NULL, ",", &save)) {
+		keys++;
+		char *val = strchr(kv, '=');
+		if (val == NULL) {
+			rc = errmsg(err, errlen, -EINVAL, "--iommu '%s': '%s' is not key=value", s, kv);
+			break;
+		}
+		*val++ = '\0';
+		if (strcmp(kv, "caching-mode") != 0)
+			rc = errmsg(err, errlen, -EINVAL,
+				  "--iommu '%s': unknown key '%s' (known: caching-mode)", s, kv);
+		else if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)
+			cm = val[1] == 'n';
+		else
+			rc = errmsg(err, errlen, -EINVAL,
+				  "--iommu '%s': caching-mode must be on or off", s);
+	}
+	if (rc == 0 && keys == 0)
+		rc = errmsg(err, errlen, -EINVAL, "--iommu '': expected caching-mode=on|off");
+	if (rc == 0)
+		cfg->iommu_caching_mode = cm; /* all or nothing */
+	free(copy);
+	return rc;
+}
+
 static int set_string(char **slot, const char *value, const char *base_dir, bool is_path)
 {
 	char *copy;
@@ -183,6 +216,8 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 			cfg->nnets++;
 		return rc;
 	}
+	if (strcmp(key, "iommu") == 0)
+		return config_parse_iommu(value, cfg, err, errlen);
 	if (strcmp(key, "serial") == 0) {
 		if (strcmp(value, "stdio") == 0)
 			cfg->serial = SERIAL_STDIO;

@@ -2,7 +2,8 @@
  * config.h - the VM's configuration, from the command line and config files.
  *
  * `vmm run --kernel F [--initrd F] [--cmdline S] [--cpus N] [--memory SIZE]
- *  [--serial stdio|none] [--net tap=NAME,...]... [--stats FILE] [--config FILE]`
+ *  [--serial stdio|none] [--net tap=NAME,...]... [--iommu caching-mode=on]
+ *  [--stats FILE] [--config FILE]`
  *
  * A config file holds the same options as `key = value` lines (INI syntax,
  * parsed by libinih; an optional [vm] section; `net` may repeat, like
@@ -48,6 +49,7 @@ struct vmm_config {
 	enum serial_mode serial;
 	struct net_config net[CONFIG_MAX_NETS];
 	unsigned nnets;
+	bool iommu_caching_mode; /* --iommu caching-mode=on: VT-d CAP.CM */
 };
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
@@ -69,6 +71,12 @@ int config_parse_mac(const char *s, uint8_t mac[6]);
 
 /* "tap=NAME[,mac=MAC][,iommu=on|off]" -> net; -EINVAL with a message in err. */
 int config_parse_net(const char *s, struct net_config *net, char *err, size_t errlen);
+
+/*
+ * "caching-mode=on|off" (comma-separated key=value, for later keys): the
+ * emulated VT-d's options. -EINVAL with a message in err.
+ */
+int config_parse_iommu(const char *s, struct vmm_config *cfg, char *err, size_t errlen);
 
 /* "512M", "1G", "65536K", "1073741824" (bytes). -EINVAL if not a size. */
 int config_parse_size(const char *s, uint64_t *bytes);

@@ -104,8 +104,11 @@ static int vm_create_vtd(struct vm *vm, char *err, size_t errlen)
 	vm->vtd = calloc(1, sizeof(*vm->vtd));
 	if (vm->vtd == NULL)
 		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory");
-	/* Kernel vhost is miss-driven: it needs unmaps, not maps, so no caching mode. */
-	int rc = vtd_init(vm->vtd, &vm->mem, false, vtd_msi_kvm, vm);
+	/* Caching mode is optional: kernel vhost works miss-driven without it.
+	 * With it the guest also reports its maps, which the bridges push
+	 * before vhost can miss (iotlb_sync.c), at one more exit per map and
+	 * with Linux forced into strict mode. */
+	int rc = vtd_init(vm->vtd, &vm->mem, vm->cfg->iommu_caching_mode, vtd_msi_kvm, vm);
 	if (rc < 0) {
 		free(vm->vtd);
 		vm->vtd = NULL;

@@ -196,6 +196,48 @@ static void test_net(void **state)
 	config_free(&cfg);
 }
 
+/* --iommu caching-mode=on|off, on the command line and in a file. */
+static void test_iommu(void **state)
+{
+	(void)state;
+	struct vmm_config cfg;
+	char err[CONFIG_ERR_LEN];
+	config_init(&cfg);
+	assert_false(cfg.iommu_caching_mode);
+	assert_int_equal(parse(&cfg, err, "--iommu", "caching-mode=on", NULL, NULL), 0);
+	assert_true(cfg.iommu_caching_mode);
+	assert_int_equal(parse(&cfg, err, "--iommu=caching-mode=off", NULL, NULL, NULL), 0);
+	assert_false(cfg.iommu_caching_mode);
+	struct { const char *arg, *needle; } bad[] = {
+		{ "", "expected caching-mode" },
+		{ ",", "expected caching-mode" },
+		{ "caching-mode", "key=value" },
+		{ "caching-mode=yes", "on or off" },
+		{ "cm=on", "unknown key 'cm'" },
+		/* All or nothing: a good key before a bad one changes nothing. */
+		{ "caching-mode=on,aw=39", "unknown key 'aw'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_iommu(bad[i].arg, &cfg, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].needle) == NULL)
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].arg, err, bad[i].needle);
+		assert_false(cfg.iommu_caching_mode);
+	}
+	config_free(&cfg);
+
+	char dir[] = "/tmp/vmm-config-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *path = write_tmp(dir, "kernel = k\niommu = caching-mode=on\n");
+	config_init(&cfg);
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	assert_true(cfg.iommu_caching_mode);
+	config_free(&cfg);
+	unlink(path);
+	free(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_iommu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

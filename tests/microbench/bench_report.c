@@ -51,6 +51,11 @@ void bench_print_text(FILE *f, const struct bench_result *r)
 	row(f, "write 72 bytes to /dev/null", &r->write_null);
 	row(f, "miss with /dev/null as the sink", &r->miss_null);
 	row(f, "clock_gettime pair (in every figure)", &r->clock);
+	if (r->resync_entries > 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "domain flush, %u entries re-walked", r->resync_entries);
+		row(f, what, &r->resync);
+	}
 	fprintf(f, "goal: median <= %u ns: %s (median %u ns)\n", r->goal_ns,
 		met(r) ? "met" : "not met", r->miss.median);
 	if (!met(r)) {
@@ -71,10 +76,12 @@ void bench_print_json(FILE *f, const struct bench_result *r)
 		"{\"median_ns\":%u,\"p90_ns\":%u,\"p99_ns\":%u,\"max_ns\":%u,\"misses\":%zu,"
 		"\"goal_median_ns\":%u,\"met\":%s,\"walk_median_ns\":%u,\"encode_median_ns\":%u,"
 		"\"write_socket_median_ns\":%u,\"write_null_median_ns\":%u,"
-		"\"miss_null_sink_median_ns\":%u,\"clock_pair_median_ns\":%u}\n",
+		"\"miss_null_sink_median_ns\":%u,\"clock_pair_median_ns\":%u,"
+		"\"resync_entries\":%u,\"resync_median_ns\":%u}\n",
 		r->miss.median, r->miss.p90, r->miss.p99, r->miss.max, r->misses, r->goal_ns,
 		met(r) ? "true" : "false", r->walk.median, r->encode.median, r->write_sock.median,
-		r->write_null.median, r->miss_null.median, r->clock.median);
+		r->write_null.median, r->miss_null.median, r->clock.median, r->resync_entries,
+		r->resync.median);
 }
 
 int bench_write_json_file(const char *path, const struct bench_result *r)

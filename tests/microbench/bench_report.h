@@ -29,6 +29,8 @@ struct bench_result {
 	struct bench_stat write_null; /* write() of 72 bytes to /dev/null */
 	struct bench_stat miss_null;  /* vtd_handle_miss with /dev/null as the sink */
 	struct bench_stat clock;      /* an empty clock_gettime pair */
+	unsigned resync_entries;      /* held entries re-walked per domain flush */
+	struct bench_stat resync;     /* one domain flush answered by the re-walk */
 };
 
 /* Sort ns[0..n) in place (n > 0) and take the percentiles (nearest rank). */

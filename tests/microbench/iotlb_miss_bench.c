@@ -234,6 +234,44 @@ static void run_clock(struct bench *b)
 	}
 }
 
+/*
+ * A lazy-mode domain flush (iotlb_sync.c): the held list filled with k
+ * distinct mappings, none changed, so the flush re-walks all k and writes
+ * nothing. Timed over `rounds` flushes; checks that nothing was sent.
+ */
+static int run_resyncs(struct bench *b, unsigned k, size_t rounds)
+{
+	iotlb_held_reset(&b->br.held);
+	b->br.fd = b->sv[0];
+	uint8_t buf[128];
+	for (unsigned i = 0; i < k && i < b->l.nmap; i++) {
+		const struct dma_map *m = &b->l.map[i];
+		struct iotlb_msg miss = { .type = IOTLB_MISS, .iova = m->iova,
+					  .perm = m->perm == VTD_PERM_W ? VTD_PERM_W : VTD_PERM_R };
+		if (vtd_handle_miss(&b->v, &b->br, &miss) != 0)
+			return fail("resync setup: miss on mapping %u failed", i);
+		while (recv(b->sv[1], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	if (b->br.held.overflow || b->br.held.live < k)
+		return fail("resync setup: %u entries held, %u wanted", b->br.held.live, k);
+	struct vtd_inval inv = { .kind = VTD_INVAL_IOTLB_DOMAIN, .did = b->l.did };
+	uint64_t inval_before = b->br.st.invalidates;
+	for (size_t i = 0; i < rounds; i++) {
+		uint64_t t0 = now_ns();
+		pthread_mutex_lock(&b->v.lock);
+		int rc = iotlb_bridge_invalidate(&b->br, &inv);
+		pthread_mutex_unlock(&b->v.lock);
+		uint64_t t1 = now_ns();
+		if (rc != 0)
+			return fail("resync %zu: %d messages or error, expected none", i, rc);
+		b->ns[i] = clamp_ns(t1 - t0);
+	}
+	if (b->br.st.invalidates != inval_before || b->br.held.live != k)
+		return fail("resync: entries were dropped although no mapping changed");
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: iotlb-miss-bench [--misses N] [--seed S] [--json] [--json-file FILE]\n");
@@ -291,6 +329,12 @@ int main(int argc, char **argv)
 	bench_summarize(b.ns, n, &r.miss_null);
 	run_clock(&b);
 	bench_summarize(b.ns, n, &r.clock);
+	/* 1024: about what vhost holds in lazy mode (rings, posted buffers). */
+	r.resync_entries = 1024;
+	size_t rounds = n < 2000 ? n : 2000;
+	if (run_resyncs(&b, r.resync_entries, rounds) < 0)
+		return 1;
+	bench_summarize(b.ns, rounds, &r.resync);
 
 	if (json)
 		bench_print_json(stdout, &r);

@@ -1,9 +1,12 @@
 /*
- * vtd_hostile_sim.c - tests/hostile/vtd_hostile.c run on this machine
- * against the VMM's own VT-d unit (iommu/: struct vtd, its register file,
- * queue and one vhost IOTLB bridge), under ASan + UBSan. No KVM needed.
+ * vtd_hostile_sim.c - the hostile VT-d guest's attack (tests/hostile/
+ * vtd_hostile.c and the phase files it drives, HOSTILE_ATTACK_SRCS in
+ * hostile.mk) run on this machine against the VMM's own VT-d unit
+ * (iommu/: struct vtd, its register file, queue and one vhost IOTLB
+ * bridge), under ASan + UBSan. No KVM needed.
  *
- * It plays the parts the guest program gets from the real VM:
+ * It stands in for the guest platform (vtd_hostile_guest*.c) and plays the
+ * parts the guest program gets from the real VM:
  *   - MMIO: vtd_mmio_read/write, as vmm/vm.c wires the register page
  *     (accesses the model refuses read 0; the pages around it are
  *     unclaimed, reads give all ones);
@@ -22,8 +25,7 @@
  * Exit status 0 when every run finished with no anomaly and no safety
  * violation; the marker lines are the guest program's.
  */
-#define VTD_HOSTILE_SIM 1
-#include "vtd_hostile.c"
+#include "vtd_hostile.h"
 
 #include <fcntl.h>
 #include <pthread.h>

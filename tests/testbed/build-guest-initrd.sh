@@ -28,11 +28,23 @@ if [ ! -x "$TCPRR" ] || [ "$ROOT/tests/bench/tcprr.c" -nt "$TCPRR" ]; then
 		die "cannot build $TCPRR"
 	mv "$TCPRR.tmp" "$TCPRR"
 fi
-# The hostile VT-d guest (tests/hostile/vtd_hostile.c, vmmhostilevtd=).
+# The hostile VT-d guest (vmmhostilevtd=): every tests/hostile/vtd_hostile*.c
+# but the host-side simulator, as HOSTILE_GUEST_SRCS in hostile.mk.
 VTDHOSTILE=$TESTBED/vtd_hostile
-if [ ! -x "$VTDHOSTILE" ] || [ "$ROOT/tests/hostile/vtd_hostile.c" -nt "$VTDHOSTILE" ]; then
+VTDHOSTILE_SRCS=()
+for f in "$ROOT"/tests/hostile/vtd_hostile*.c; do
+	case $f in *_sim.c) ;; *) VTDHOSTILE_SRCS+=("$f") ;; esac
+done
+stale=0
+[ -x "$VTDHOSTILE" ] || stale=1
+for f in "${VTDHOSTILE_SRCS[@]}" "$ROOT"/tests/hostile/vtd_hostile*.h; do
+	if [ "$f" -nt "$VTDHOSTILE" ]; then
+		stale=1
+	fi
+done
+if [ "$stale" = 1 ]; then
 	"${CC:-cc}" -O2 -static -std=gnu11 -Wall -Wextra -o "$VTDHOSTILE.tmp" \
-		"$ROOT/tests/hostile/vtd_hostile.c" || die "cannot build $VTDHOSTILE"
+		"${VTDHOSTILE_SRCS[@]}" || die "cannot build $VTDHOSTILE"
 	mv "$VTDHOSTILE.tmp" "$VTDHOSTILE"
 fi
 

@@ -73,11 +73,12 @@ my $kp_na = $kp_ok ? undef : "n/a: kprobes unavailable (" . ($meta->{kprobes_rea
 
 my %label = (
 	'vmm-plain' => 'vmm, no vIOMMU', 'vmm-lazy' => 'vmm, vIOMMU lazy', 'vmm-strict' => 'vmm, vIOMMU strict',
+	'vmm-cm' => 'vmm, vIOMMU strict + caching mode',
 	'qemu-plain' => 'QEMU, no vIOMMU', 'qemu-lazy' => 'QEMU, vIOMMU lazy', 'qemu-strict' => 'QEMU, vIOMMU strict',
 	'qemu-devtlb' => 'QEMU, vIOMMU lazy + device-iotlb/ATS',
 );
 my %short = (
-	'vmm-plain' => 'vmm plain', 'vmm-lazy' => 'vmm lazy', 'vmm-strict' => 'vmm strict',
+	'vmm-plain' => 'vmm plain', 'vmm-lazy' => 'vmm lazy', 'vmm-strict' => 'vmm strict', 'vmm-cm' => 'vmm CM',
 	'qemu-plain' => 'QEMU plain', 'qemu-lazy' => 'QEMU lazy', 'qemu-strict' => 'QEMU strict',
 	'qemu-devtlb' => 'QEMU ATS',
 );
@@ -325,13 +326,15 @@ sub ratio_goal {
 	$goals[-1]{group} = $group;
 	$goals[-1]{test} = $t;
 }
-for my $mode (qw(lazy strict)) {
+for my $mode (qw(lazy strict cm)) {
+	next unless grep { $_ eq "vmm-$mode" } @configs;
 	for my $t (@iperf_tests) {
 		ratio_goal('viommu_vs_plain', "vmm vIOMMU $mode / vmm no vIOMMU", "vmm-$mode", 'vmm-plain', $t, '>=', 0.9);
 	}
 }
-for my $p (['vmm-lazy', 'qemu-lazy'], ['vmm-strict', 'qemu-strict'], ['vmm-lazy', 'qemu-devtlb']) {
-	next unless grep { $_ eq $p->[1] } @configs;
+for my $p (['vmm-lazy', 'qemu-lazy'], ['vmm-strict', 'qemu-strict'], ['vmm-cm', 'qemu-strict'],
+	['vmm-lazy', 'qemu-devtlb']) {
+	next unless grep { $_ eq $p->[1] } @configs and grep { $_ eq $p->[0] } @configs;
 	for my $t (@iperf_tests) {
 		ratio_goal('viommu_vs_qemu', L($p->[0]) . ' / ' . L($p->[1]), @$p, $t, '>=', 2.5);
 	}
@@ -348,8 +351,9 @@ for my $c (grep { /^vmm/ } @configs) {
 	my $v = $sum{$c} ? med($sum{$c}{rss_beyond_guest_ram_kib}) : undef;
 	goal('rss', "RSS beyond guest RAM, " . L($c) . " [MiB]", defined $v ? $v / 1024 : undef, '<=', 5, 'no RSS sample');
 }
-for my $p (['vmm-lazy', 'qemu-lazy'], ['vmm-strict', 'qemu-strict'], ['vmm-lazy', 'qemu-devtlb']) {
-	next unless grep { $_ eq $p->[1] } @configs;
+for my $p (['vmm-lazy', 'qemu-lazy'], ['vmm-strict', 'qemu-strict'], ['vmm-cm', 'qemu-strict'],
+	['vmm-lazy', 'qemu-devtlb']) {
+	next unless grep { $_ eq $p->[1] } @configs and grep { $_ eq $p->[0] } @configs;
 	my ($a, $b) = map { $sum{$_} ? med($sum{$_}{per_gib_all_iperf3}{iotlb_misses}) : undef } @$p;
 	my $na = $kp_na;
 	$na //= why_missing($p->[0]) unless defined $a;
@@ -364,7 +368,7 @@ if ($mb) {
 		defined $v ? $v / 1000 : undef, '<=', 2, $mb->{error} // 'no median_ns',
 		defined $mb->{p99_ns} ? sprintf('p99 %s µs', fmt($mb->{p99_ns} / 1000)) : undef);
 }
-for my $c (qw(vmm-lazy vmm-strict)) {
+for my $c (qw(vmm-lazy vmm-strict vmm-cm)) {
 	next unless $sum{$c};
 	my $s = $sum{$c};
 	my $na = $s->{iperf3_runs} < 10 ? "only $s->{iperf3_runs} iperf3 runs in this mode (full mode has 12)" : undef;

@@ -123,6 +123,12 @@ bad_input_cases() {
 
 # ---- 2. guest boots ------------------------------------------------------
 
+run_l1_checks() { # OUTDIR-relative-to-ROOT
+	"$TBSRC/run-in-l1.sh" "E2E_MONITOR=$MONITOR E2E_VMM=$(printf %q "$VMM")" \
+		"E2E_KERNEL=$(printf %q "$KERNEL") E2E_INITRD=$(printf %q "$INITRD")" \
+		"tests/e2e/in-l1.sh $(printf %q "$1")"
+}
+
 guest_cases() {
 	local rc=0 results=$OUT/in-l1.results line
 	local rel=${OUT#"$ROOT"/}
@@ -132,9 +138,21 @@ guest_cases() {
 			"$ROOT/tests/e2e/in-l1.sh" "$OUT" || rc=$?
 	else
 		log "running the guest checks inside the nested test bed"
-		"$TBSRC/run-in-l1.sh" "E2E_MONITOR=$MONITOR E2E_VMM=$(printf %q "$VMM")" \
-			"E2E_KERNEL=$(printf %q "$KERNEL") E2E_INITRD=$(printf %q "$INITRD")" \
-			"tests/e2e/in-l1.sh $(printf %q "$rel")" || rc=$?
+		run_l1_checks "$rel" || rc=$?
+		# The test bed's own kernel (L1) can die under nested SVM emulated by
+		# TCG (docs/STRICT-CRASH.md: a panic with a corrupted per-CPU base in
+		# a vmm-san vCPU thread). That is the test bed failing, not a check,
+		# and no user-space VMM can cause it: say so, and run the checks once
+		# more in a fresh L1 boot. A second failure is reported as it is.
+		local crash
+		if [ "$rc" = 125 ] &&
+			crash=$(grep -a -m 1 -E 'Kernel panic|BUG: (TASK stack guard|unable to handle)' \
+				"$ROOT/build/testbed/last-l1.log" 2>/dev/null); then
+			log "NOTE: the test bed's L1 kernel crashed: ${crash//$'\r'/}"
+			log "NOTE: running the guest checks again in a fresh L1 boot (once)"
+			rc=0
+			run_l1_checks "$rel" || rc=$?
+		fi
 	fi
 	# Count what in-l1.sh recorded (the console is only for people).
 	if [ -s "$results" ]; then

@@ -1,0 +1,161 @@
+/*
+ * test_iotlb_sync.c - keeping vhost's IOTLB in step without emptying it
+ * (iommu/iotlb_held.c, iommu/iotlb_sync.c): the re-walk that answers a
+ * domain or global flush, the held list under it, and the caching-mode
+ * pushes of new mappings.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "iotlb_bridge_env.h"
+
+/*
+ * A domain flush re-walks every held entry: unchanged and widened ones
+ * stay; cleared, moved, narrowed and re-domained ones are invalidated;
+ * when the held list is incomplete the flush is total again.
+ */
+static void test_domain_flush_rewalk(void **state)
+{
+	struct env *e = *state;
+	const uint64_t base = 0x600000;
+	/* Six single pages with scattered GPAs, so each is its own UPDATE. */
+	for (uint64_t i = 0; i < 6; i++)
+		map(e, base + i * 0x2000, 0x800000 + i * 0x3000, 1, i == 4 ? 1 : RW);
+	te_on(e);
+	for (uint64_t i = 0; i < 6; i++) {
+		assert_int_equal(miss(e, base + i * 0x2000, VTD_PERM_R), 0);
+		assert_int_equal(expect_msg(e, IOTLB_UPDATE).iova, base + i * 0x2000);
+	}
+	expect_none(e);
+	assert_int_equal(e->br.held.live, 6);
+	wr64(e, slot(e, base + 0x2000, 1), 0);                     /* 1: unmapped */
+	wr64(e, slot(e, base + 0x4000, 1), 0x900000 | RW);         /* 2: moved */
+	wr64(e, slot(e, base + 0x6000, 1), (0x800000 + 0x9000) | 1); /* 3: RW -> R */
+	wr64(e, slot(e, base + 0x8000, 1), (0x800000 + 0xc000) | RW); /* 4: R -> RW */
+	queue(e, (uint64_t)DID << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	queue_wait(e, 5);
+	submit(e);
+	expect_inval(e, base + 0x2000, 0x1000);
+	expect_inval(e, base + 0x4000, 0x1000);
+	expect_inval(e, base + 0x6000, 0x1000);
+	expect_none(e);
+	assert_int_equal(status_word(e), 5);
+	assert_int_equal(e->br.held.live, 3); /* 0, 4 (widened) and 5 */
+	/* The context moves the device to another domain without a context
+	 * flush (a guest bug): a global IOTLB flush still drops everything
+	 * tagged with the old domain, since it no longer translates there. */
+	uint64_t ctp = rd64(e, RTA + (RID >> 8) * 16) & ~0xfffull;
+	wr64(e, ctp + (RID & 0xff) * 16 + 8, (uint64_t)(DID + 1) << 8 | 2);
+	queue(e, 1u << 4 | VTD_QI_IOTLB, 0);
+	submit(e);
+	expect_inval(e, base, 0x1000);
+	expect_inval(e, base + 0x8000, 0x1000);
+	expect_inval(e, base + 0xa000, 0x1000);
+	expect_none(e);
+	assert_int_equal(e->br.held.live, 0);
+	wr64(e, ctp + (RID & 0xff) * 16 + 8, (uint64_t)DID << 8 | 2);
+	/* An UPDATE whose write failed (EBADF here) may still have reached
+	 * vhost in part: the list is incomplete, the next flush is total. */
+	int saved = e->br.fd, ro = open("/dev/null", O_RDONLY);
+	assert_true(ro >= 0);
+	e->br.fd = ro;
+	assert_int_equal(miss(e, base, VTD_PERM_R), -EIO);
+	e->br.fd = saved;
+	close(ro);
+	assert_true(e->br.held.overflow);
+	queue(e, (uint64_t)DID << 16 | 2u << 4 | VTD_QI_IOTLB, 0);
+	submit(e);
+	expect_inval(e, 0, UINT64_MAX);
+	expect_none(e);
+	assert_false(e->br.held.overflow);
+	assert_int_equal(e->br.held.n, 0);
+}
+
+/* A failed UPDATE write may have reached vhost: the list is then incomplete. */
+static void test_held_overflow_paths(void **state)
+{
+	(void)state;
+	struct iotlb_held *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	for (unsigned i = 0; i < IOTLB_HELD_MAX; i++)
+		iotlb_held_add(h, (uint64_t)i << 12, 0x1000, 0, VTD_PERM_R, 1);
+	assert_false(h->overflow);
+	assert_true(iotlb_held_overlaps(h, 5ull << 12, 5ull << 12));
+	assert_false(iotlb_held_overlaps(h, (uint64_t)IOTLB_HELD_MAX << 12, UINT64_MAX));
+	/* Dead slots are reused by compaction... */
+	iotlb_held_drop(h, 0, (10ull << 12) - 1);
+	assert_int_equal(h->live, IOTLB_HELD_MAX - 10);
+	assert_false(iotlb_held_overlaps(h, 0, (10ull << 12) - 1));
+	iotlb_held_add(h, 1ull << 40, 0x1000, 0, VTD_PERM_R, 1);
+	assert_false(h->overflow);
+	assert_int_equal(h->n, IOTLB_HELD_MAX - 9);
+	assert_true(iotlb_held_overlaps(h, 1ull << 40, 1ull << 40));
+	/* ... but a table full of live entries overflows, and then every
+	 * range may be held until a reset. */
+	for (unsigned i = 0; i < 10; i++)
+		iotlb_held_add(h, (2ull << 40) + ((uint64_t)i << 12), 0x1000, 0, VTD_PERM_R, 1);
+	assert_true(h->overflow);
+	assert_true(iotlb_held_overlaps(h, 3ull << 40, 3ull << 40));
+	iotlb_held_reset(h);
+	assert_false(iotlb_held_overlaps(h, 0, UINT64_MAX));
+	free(h);
+}
+
+/*
+ * CAP.CM: the guest flushes after it maps, and the bridge pushes the new
+ * mapping then, so vhost never misses on it; the unmap's flush takes it
+ * back. Other domains, non-present pages and big ranges push nothing.
+ */
+static void test_caching_mode_eager(void **state)
+{
+	struct env *e = *state;
+	assert_true(vtd_regs_caching_mode(&e->v.regs));
+	te_on(e);
+	for (uint64_t i = 0; i < 3; i++)
+		map(e, 0x700000 + i * 0x1000, 0x900000 + i * 0x1000, 1, RW);
+	/* Linux rounds the notification up to 4 pages (AM 2). */
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x700000 | 2);
+	queue_wait(e, 1);
+	submit(e);
+	struct iotlb_msg m = expect_msg(e, IOTLB_UPDATE);
+	assert_int_equal(m.iova, 0x700000);
+	assert_int_equal(m.size, 0x3000);
+	assert_int_equal(m.uaddr, host_of(e, 0x900000));
+	assert_int_equal(m.perm, VTD_PERM_RW);
+	expect_none(e); /* vhost could not hold anything there: no INVALIDATE */
+	assert_int_equal(status_word(e), 1);
+	assert_int_equal(e->br.st.eager, 1);
+	/* Another domain's notification for the same range: not ours. */
+	queue(e, (uint64_t)(DID + 1) << 16 | 3u << 4 | VTD_QI_IOTLB, 0x700000 | 2);
+	submit(e);
+	expect_none(e);
+	/* Unmap: INVALIDATE, and nothing pushed for the cleared pages. */
+	for (uint64_t i = 0; i < 3; i++)
+		wr64(e, slot(e, 0x700000 + i * 0x1000, 1), 0);
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x700000 | 2);
+	queue_wait(e, 2);
+	submit(e);
+	expect_inval(e, 0x700000, 0x4000);
+	expect_none(e);
+	assert_int_equal(status_word(e), 2);
+	/* A 4 MiB range (AM 10) is left to misses. */
+	map(e, 0x800000, 0x900000, 1, RW);
+	queue(e, (uint64_t)DID << 16 | 3u << 4 | VTD_QI_IOTLB, 0x800000 | 10);
+	submit(e);
+	expect_none(e);
+	assert_int_equal(e->br.st.eager, 1);
+	assert_int_equal(e->br.st.misses, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_domain_flush_rewalk, setup, teardown),
+		cmocka_unit_test(test_held_overflow_paths),
+		cmocka_unit_test_setup_teardown(test_caching_mode_eager, setup_caching_mode, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

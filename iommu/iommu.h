@@ -504,6 +504,7 @@ struct iotlb_stats {
 	uint64_t eager;         /* UPDATEs sent on a caching-mode map notification */
 	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
+	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
 	int last_write_errno;   /* errno of the last failed write (0: short write) */
 	uint64_t svc_ns_sum;    /* miss service time (walk + write) */
 	uint64_t svc_ns_max;
@@ -580,11 +581,19 @@ struct iotlb_held_ent {
 	bool live;              /* false: removed by an INVALIDATE, slot not yet reused */
 };
 
+/* Scratch for a re-walk (iotlb_sync.c): a live entry, in IOVA order. */
+struct iotlb_held_sorted {
+	uint64_t iova;
+	uint16_t idx;           /* into iotlb_held.e */
+	bool stale;             /* its translation changed: to be invalidated */
+};
+
 struct iotlb_held {
 	struct iotlb_held_ent e[IOTLB_HELD_MAX]; /* slots [0, n), oldest first */
 	unsigned n;             /* slots in use, live or not */
 	unsigned live;
 	bool overflow;          /* an entry vhost may hold is missing: flush totally */
+	struct iotlb_held_sorted sorted[IOTLB_HELD_MAX]; /* resync scratch only */
 };
 
 void iotlb_held_reset(struct iotlb_held *h);
@@ -690,9 +699,10 @@ int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t la
 /*
  * iotlb_sync.c, for iotlb_bridge_invalidate (caller holds the VT-d lock):
  * resync re-walks the live held entries of domain did (any_did: all) and
- * INVALIDATEs each one that no longer translates to the same GPA with at
- * least its permission in its domain; it returns the INVALIDATEs written
- * or -EIO. It is only correct while the held list is complete (not
+ * INVALIDATEs those that no longer translate to the same GPA with at least
+ * their permission in their domain, one INVALIDATE per run of such entries
+ * with no entry vhost keeps between them in IOVA order; it returns the
+ * INVALIDATEs written or -EIO. It is only correct while the held list is complete (not
  * overflowed, no identity or unknown entries). eager pushes the present
  * mappings of a page-selective flush's range (at most 2 MiB, 64 UPDATEs,
  * domain inv->did only), for CAP.CM; it returns the UPDATEs written and

@@ -27,8 +27,11 @@
 #include "iommu.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #define PAGE 4096ull
+
+_Static_assert(IOTLB_HELD_MAX <= 65536, "iotlb_held_sorted.idx is 16 bits");
 
 /* Does every page of e still translate to the same GPA with at least e's
  * permission, in e's domain? */
@@ -49,27 +52,71 @@ static bool still_valid(const struct iotlb_bridge *b, const struct vtd_walk_cfg 
 	return true;
 }
 
+static int by_iova(const void *a, const void *b)
+{
+	uint64_t x = ((const struct iotlb_held_sorted *)a)->iova;
+	uint64_t y = ((const struct iotlb_held_sorted *)b)->iova;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Stale entries are invalidated in runs: every stale entry between two
+ * entries vhost keeps, in IOVA order, goes in one INVALIDATE from the
+ * run's lowest IOVA to its highest last byte. That takes nothing from
+ * vhost that one INVALIDATE per entry would not: between stale entries
+ * with no kept entry between them, vhost holds nothing but them (the held
+ * list is a superset of vhost's table), and a kept entry that overlaps
+ * the run also overlaps one of its entries, so vhost (which drops whole
+ * overlapping entries) would drop it anyway. Entries of other domains
+ * count as kept. Why bother: every message vhost reads takes its device
+ * mutex and every virtqueue mutex, and in lazy mode the freed IOVAs of a
+ * flush interval lie mostly side by side.
+ */
 int iotlb_bridge_resync(struct iotlb_bridge *b, bool any_did, uint16_t did)
 {
 	struct vtd_walk_cfg cfg;
 	vtd_regs_walk_cfg(b->regs, &cfg);
 	uint64_t root = vtd_regs_root(b->regs);
 	struct iotlb_held *h = &b->held;
-	int sent = 0;
+	struct iotlb_held_sorted *srt = h->sorted;
+	unsigned n = 0;
 	b->st.resyncs++;
-	/* Dropping only marks entries dead; nothing moves while we walk. */
 	for (unsigned i = 0; i < h->n; i++) {
 		const struct iotlb_held_ent *e = &h->e[i];
-		if (!e->live || (!any_did && e->did != did))
+		if (!e->live)
 			continue;
-		if (still_valid(b, &cfg, root, e)) {
+		bool stale = (any_did || e->did == did) && !still_valid(b, &cfg, root, e);
+		srt[n++] = (struct iotlb_held_sorted){ .iova = e->iova, .idx = (uint16_t)i, .stale = stale };
+		if (stale)
+			b->st.resync_stale++;
+		else if (any_did || e->did == did)
 			b->st.resync_kept++;
+	}
+	qsort(srt, n, sizeof(*srt), by_iova);
+	/* Sending drops entries (marks them dead); nothing moves meanwhile. */
+	int sent = 0;
+	bool open = false;
+	uint64_t first = 0, last = 0;
+	for (unsigned k = 0; k <= n; k++) {
+		if (k < n && srt[k].stale) {
+			const struct iotlb_held_ent *e = &h->e[srt[k].idx];
+			uint64_t e_last = e->iova + (e->len - 1);
+			if (!open) {
+				first = e->iova;
+				last = e_last;
+				open = true;
+			} else if (e_last > last) {
+				last = e_last;
+			}
 			continue;
 		}
-		int ret = iotlb_bridge_inval_range(b, e->iova, e->iova + (e->len - 1));
-		if (ret < 0)
-			return ret;
-		sent++;
+		if (open) {
+			int ret = iotlb_bridge_inval_range(b, first, last);
+			if (ret < 0)
+				return ret;
+			sent++;
+			open = false;
+		}
 	}
 	return sent;
 }

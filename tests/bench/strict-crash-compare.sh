@@ -397,8 +397,8 @@ on_line() { # LINE
 		R_TEST=${line#*VMM-GUEST-BENCH-BEGIN=}
 		R_TEST_T=${EPOCHREALTIME/./}
 		R_STALLED=''
-		# The guest waits 1 s after BEGIN: the stall clock starts after it.
-		R_LAST_T=$((R_TEST_T + 1000000))
+		# The guest waits 0.5 s after BEGIN: the stall clock starts after it.
+		R_LAST_T=$((R_TEST_T + 500000))
 		tap_bytes
 		R_LAST_BYTES=$TAPB
 		ev "begin $R_TEST"

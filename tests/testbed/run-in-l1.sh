@@ -110,6 +110,9 @@ start=$(date +%s)
 watcher=''
 if [ "$hang_s" -gt 0 ]; then
 	(
+		# Not the run lock (fd 8) nor the console input (fd 3): a watcher
+		# that outlived its run must not keep the next one waiting.
+		exec 8>&- 3<&-
 		tail -n +1 -F "$log_file" 2>/dev/null | while IFS= read -r line; do
 			case $line in
 			*"watchdog: BUG: soft lockup"*"stuck for "*)

@@ -702,11 +702,11 @@ int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t la
  * INVALIDATEs those that no longer translate to the same GPA with at least
  * their permission in their domain, one INVALIDATE per run of such entries
  * with no entry vhost keeps between them in IOVA order; it returns the
- * INVALIDATEs written or -EIO. It is only correct while the held list is complete (not
- * overflowed, no identity or unknown entries). eager pushes the present
- * mappings of a page-selective flush's range (at most 2 MiB, 64 UPDATEs,
- * domain inv->did only), for CAP.CM; it returns the UPDATEs written and
- * never fails the flush.
+ * INVALIDATEs written or -EIO. It is only correct while the held list is
+ * complete (not overflowed, no identity or unknown entries). eager pushes
+ * the present mappings of a page-selective flush's range (at most 2 MiB,
+ * 64 UPDATEs, domain inv->did only), for CAP.CM; it returns the UPDATEs
+ * written and never fails the flush.
  */
 int iotlb_bridge_resync(struct iotlb_bridge *b, bool any_did, uint16_t did);
 int iotlb_bridge_eager(struct iotlb_bridge *b, const struct vtd_inval *inv);

@@ -136,9 +136,10 @@ l1_phase() { # PHASE
 	rc=0
 	log "running the guest checks ($1) inside the nested test bed"
 	run_l1_checks "$1" "$rel" || rc=$?
-	# The test bed's own kernel (L1) can die under nested SVM emulated by
-	# TCG (docs/STRICT-CRASH.md: a panic with a corrupted per-CPU base in
-	# a vmm-san vCPU thread). That is the test bed failing, not a check,
+	# The test bed's own kernel (L1) can die or hang under nested SVM
+	# emulated by TCG (docs/STRICT-CRASH.md: a panic with a corrupted
+	# per-CPU base; an L1 stopped by run-in-l1.sh after a long soft
+	# lockup, L1-HUNG). That is the test bed failing, not a check,
 	# and no user-space VMM can cause it: say so, and run the checks once
 	# more in a fresh L1 boot. A second failure is reported as it is.
 	if [ "$rc" = 125 ] &&

@@ -127,7 +127,6 @@ if [ "$hang_s" -gt 0 ]; then
 				case $secs in '' | *[!0-9]*) continue ;; esac
 				if [ "$secs" -ge "$hang_s" ]; then
 					echo "run-in-l1: L1 is hung (${line//$'\r'/}); stopping it" >&2
-					echo "L1-HUNG: soft lockup for ${secs}s" >"$run_dir/hung"
 					echo "L1-HUNG: soft lockup for ${secs}s; stopped by run-in-l1.sh" >>"$log_file"
 					pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
 					break
@@ -168,8 +167,8 @@ status=$(cat "$run_dir/status" 2>/dev/null || true)
 if [ -z "$status" ]; then
 	status=$(tr -d '\r' <"$log_file" | sed -n 's/^L1-EXIT-STATUS=\([0-9]*\)$/\1/p' | tail -n1)
 fi
-if [ -z "$status" ] && [ -f "$run_dir/hung" ]; then
-	echo "run-in-l1: error: L1 hung ($(cat "$run_dir/hung")) and was stopped after $((elapsed))s; log: $log_file" >&2
+if [ -z "$status" ] && hung=$(tr -d '\r' <"$log_file" | grep -m 1 '^L1-HUNG:'); then
+	echo "run-in-l1: error: L1 hung (${hung#L1-HUNG: }) after ${elapsed}s; log: $log_file" >&2
 	exit 125
 fi
 if [ -z "$status" ]; then

@@ -159,10 +159,20 @@ FIFO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-console.XXXXXX") || exit 2
 cleanup() {
 	servers_stop
 	kp_cleanup
+	l2sd_off
 	rm -rf "$FIFO_DIR"
 }
 trap cleanup EXIT
 kp_setup
+# A guest's triple fault leaves its CPU state in boot.txt (the probe says
+# why nothing else can); only in the test bed, where this L1 is ours.
+# shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
+. "$ROOT/tests/testbed/l2-shutdown-probe.sh"
+if [ "${TESTBED_L1:-0}" = 1 ]; then
+	l2sd_on
+else
+	L2SD_WHY="only inside the test bed"
+fi
 
 {
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -187,6 +197,7 @@ kp_setup
 	echo "kprobes=$KP_OK"
 	echo "kprobes_reason=$KP_REASON"
 	echo "kprobes_list=$KP_PROBES"
+	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
 } >"$OUT/meta.txt"
 
 # ---- one boot
@@ -516,6 +527,11 @@ boot_one() { # CONFIG REP BASE_STEP
 	[ -n "$B_KILLER" ] && { kill "$B_KILLER" 2>/dev/null; wait "$B_KILLER" 2>/dev/null; }
 	snap exit - "status=$status"
 	B_PID=''
+	local tf=''
+	if l2sd_take "$B_DIR/triple-fault.txt"; then
+		tf=$(tail -n 1 "$B_DIR/triple-fault.txt" | sed 's/.*l2_shutdown: ([^)]*) *//')
+		progress "$B_STEP" "  -> the guest triple-faulted; its CPU state: $tf"
+	fi
 	servers_stop
 	# Every step of this boot gets a line, so the count stays whole.
 	[ -n "$B_INIT" ] || progress "$B_STEP" "  -> no init marker (monitor exit status $status)"
@@ -537,6 +553,7 @@ boot_one() { # CONFIG REP BASE_STEP
 		echo "done=$([ -n "$B_DONE" ] && echo 1 || echo 0)"
 		echo "killed=$B_KILLED"
 		echo "wall_s=$(secs_between "$B_T0" "${EPOCHREALTIME/./}")"
+		echo "triple_fault=$tf"
 	} >"$B_DIR/boot.txt"
 }
 

@@ -157,7 +157,8 @@ for my $cfg (@configs) {
 			} elsif ($bg) {
 				$r->{status} = 'failed';
 				$res->{msg} = "monitor ended during the test (exit status " . ($b->{status} // '?') . ")"
-					. ($b->{killed} ? ": $b->{killed}" : '');
+					. ($b->{killed} ? ": $b->{killed}" : '')
+					. ($b->{triple_fault} ? "; the guest triple-faulted, CPU state: $b->{triple_fault}" : '');
 			} else {
 				$r->{status} = 'not_run';
 			}

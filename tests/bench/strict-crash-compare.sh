@@ -8,6 +8,7 @@
 #
 #   vmm-pf    build/vmm, --net tap=vmmtap0,iommu=on, vmm's default prefetch
 #   vmm-nopf  the same with VMM_IOTLB_PREFETCH=0 (like the four failures)
+#   vmm-lazy  vmm-pf with the guest in lazy mode (no iommu.strict=1)
 #   qemu      Debian's QEMU (tests/testbed/qemu-l2.sh): q35,kernel-irqchip=split,
 #             intel-iommu,intremap=off, virtio-net-pci iommu_platform=on,
 #             vhost=on (no device-iotlb, no ATS)
@@ -48,7 +49,9 @@
 #       re-tallies an existing OUTDIR
 # Per run OUTDIR/rNN-CONFIG/: result.txt (class, evidence, figures),
 # console.log (the guest console), stderr (the monitor's), events.txt
-# (markers with times), iperf3-server.log; for vmm stats.json; for QEMU
+# (markers with times), iperf3-server.log; triple-fault.txt, the guest's
+# CPU state at a triple fault (tests/testbed/l2-shutdown-probe.sh, either
+# monitor; its fields are also in result.txt); for vmm stats.json; for QEMU
 # qmp.log (and qemu-registers.txt, "info registers" taken before a hung
 # QEMU is killed); l1-dmesg.txt when L1's kernel said anything. result.txt
 # also holds the exposure of the run: bytes moved, and L1 KVM's exits and
@@ -60,6 +63,8 @@
 # Environment:
 #   STRICT_N        rounds (default 10); a round runs each configuration once
 #   STRICT_SECS     iperf3 seconds each way (10)
+#   STRICT_TESTS    the guest's vmmbench tests (tx1:rx1; the bench runs
+#                   tx1:rx1:tx4:rx4, four streams are the heaviest load)
 #   STRICT_CONFIGS  configurations per round, in order ("vmm-pf vmm-nopf qemu")
 #   STRICT_VMM      the vmm binary to copy and run (build/vmm)
 #   STRICT_INITRD   the guest initrd to copy and run (default: rebuild
@@ -97,6 +102,7 @@ for r in runs:
     if r.get('config') not in order:
         order.append(r.get('config'))
 DESC = {'vmm-pf': 'vmm strict, default prefetch', 'vmm-nopf': 'vmm strict, VMM_IOTLB_PREFETCH=0',
+        'vmm-lazy': 'vmm lazy, default prefetch',
         'qemu': 'QEMU 7.2 strict, intel-iommu + vhost'}
 
 def upper95(k, n):
@@ -150,6 +156,13 @@ if fails:
     for r in fails:
         ev = r.get('evidence', '').replace('|', '\\|')
         L.append('| %s | %s | `%s` | `%s/console.log` |' % (r['dir'], r.get('class'), ev, r['dir']))
+    tfs = [r for r in fails if r.get('triple_fault')]
+    if tfs:
+        L.append('')
+        L.append('CPU state at the triple fault (VMCB, read by tests/testbed/l2-shutdown-probe.sh):')
+        L.append('')
+        for r in tfs:
+            L.append('- %s: `%s`' % (r['dir'], r['triple_fault']))
 elif runs:
     L.append('Every run ended cleanly.')
 else:
@@ -180,6 +193,7 @@ OUT=${1:-build/strict-compare/$(date +%Y%m%d-%H%M%S)}
 case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 N=${STRICT_N:-10}
 SECS=${STRICT_SECS:-10}
+TESTS=${STRICT_TESTS:-tx1:rx1}
 CONFIGS=${STRICT_CONFIGS:-vmm-pf vmm-nopf qemu}
 
 # ---------------------------------------------------------------- build machine
@@ -217,6 +231,7 @@ if [ "${TESTBED_L1:-0}" != 1 ]; then
 		echo "command=$0 $*"
 		echo "rounds_asked=$N"
 		echo "secs=$SECS"
+		echo "tests=$TESTS"
 		echo "configs=$CONFIGS"
 		echo "vmm_source=$vmm_bin"
 		echo "vmm_sha256=$(sha256sum "$OUT/vmm" | cut -d' ' -f1)"
@@ -231,7 +246,7 @@ if [ "${TESTBED_L1:-0}" != 1 ]; then
 	set +e
 	# Only the progress lines and the test bed's own messages come through;
 	# the whole L1 console is in build/testbed/last-l1.log.
-	"$TBSRC/run-in-l1.sh" "STRICT_N=$N STRICT_SECS=$SECS STRICT_CONFIGS='$CONFIGS' STRICT_T_INIT=${STRICT_T_INIT:-300}" \
+	"$TBSRC/run-in-l1.sh" "STRICT_N=$N STRICT_SECS=$SECS STRICT_TESTS=$TESTS STRICT_CONFIGS='$CONFIGS' STRICT_T_INIT=${STRICT_T_INIT:-300}" \
 		"STRICT_BUDGET=$((TESTBED_TIMEOUT - 90))" "$SELF" "$OUT" </dev/null 2>&1 |
 		while IFS= read -r line; do
 			line=${line//$'\r'/}
@@ -261,7 +276,7 @@ KERNEL=$ROOT/build/testbed/vmlinuz
 INITRD=$OUT/guest.cpio.gz
 VMM=/tmp/vmm # a copy on tmpfs
 cp "$OUT/vmm" "$VMM"
-CMDLINE="console=ttyS0 panic=-1 loglevel=7 intel_iommu=on iommu.strict=1 vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,100,tx1:rx1"
+CMDLINE="console=ttyS0 panic=-1 loglevel=7 intel_iommu=on iommu.strict=1 vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,100,$TESTS"
 STALL_S=5 STALL_BYTES=65536
 # Deadlines (s): boot to init; init to network up; a test to its END; a
 # stalled test to its END; DONE to the monitor's exit; silence between tests.
@@ -275,12 +290,16 @@ ip tuntap add dev "$L1_TAP" mode tap 2>/dev/null || true
 ip addr add "$L1_HOST_IP/24" dev "$L1_TAP" 2>/dev/null || true
 ip link set "$L1_TAP" up
 [ -d /sys/kernel/debug/kvm ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+# shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
+. "$ROOT/tests/testbed/l2-shutdown-probe.sh"
+l2sd_on
 {
 	echo "l1_kernel=$(uname -r)"
 	echo "l1_cpus=$(nproc)"
 	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "guest_kernel=$(readlink -f "$KERNEL")"
 	echo "guest_cmdline=$CMDLINE"
+	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
 	for p in /sys/module/vhost/parameters/* /sys/module/vhost_net/parameters/*; do
 		echo "${p#/sys/module/}=$(cat "$p")"
 	done
@@ -526,7 +545,7 @@ classify() {
 }
 
 run_one() { # ROUND CONFIG STEP
-	local round=$1 cfg=$2 step=$3 fifo cfd line buf rc
+	local round=$1 cfg=$2 step=$3 fifo cfd line buf rc cl tf=''
 	R_CFG=$cfg
 	R_DIR=$OUT/$(printf 'r%02d' "$round")-$cfg
 	rm -rf "$R_DIR"
@@ -538,10 +557,12 @@ run_one() { # ROUND CONFIG STEP
 	rm -f "$R_HMP" "$R_QMP"
 	local mon=()
 	case $cfg in
-	vmm-pf | vmm-nopf)
+	vmm-pf | vmm-nopf | vmm-lazy)
 		mon=(env)
 		[ "$cfg" = vmm-nopf ] && mon+=(VMM_IOTLB_PREFETCH=0)
-		mon+=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$CMDLINE"
+		cl=$CMDLINE
+		[ "$cfg" = vmm-lazy ] && cl=${CMDLINE/ iommu.strict=1/}
+		mon+=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cl"
 			--cpus 1 --memory 512M --net "tap=$L1_TAP,iommu=on" --stats "$R_DIR/stats.json")
 		;;
 	qemu)
@@ -620,6 +641,10 @@ run_one() { # ROUND CONFIG STEP
 		QMPC=''
 	fi
 	ev "exit $R_RC"
+	if l2sd_take "$R_DIR/triple-fault.txt"; then
+		tf=$(tail -n 1 "$R_DIR/triple-fault.txt" | sed 's/.*l2_shutdown: ([^)]*) *//')
+		ev "triple fault: $tf"
+	fi
 	local dm
 	dm=$(dmesg 2>/dev/null)
 	[ -n "$dm" ] && printf '%s\n' "$dm" >"$R_DIR/l1-dmesg.txt"
@@ -650,8 +675,9 @@ run_one() { # ROUND CONFIG STEP
 		echo "stall=$R_STALL"
 		echo "killed=$R_KILLED"
 		echo "wall_s=$(since "$R_T0")"
+		echo "triple_fault=$tf"
 	} >"$R_DIR/result.txt"
-	echo "[$TAG $step/$TOTAL] round $round/$N $cfg: $R_CLASS (rc $R_RC, boot ${boot:--} s, tx ${R_TX:--} / rx ${R_RX:--} Mbit/s, $((R_BYTES / 1048576)) MiB, MMIO exits ${m}, $(since "$R_T0") s)${R_EVID:+ -- $R_EVID}" >&2
+	echo "[$TAG $step/$TOTAL] round $round/$N $cfg: $R_CLASS (rc $R_RC, boot ${boot:--} s, tx ${R_TX:--} / rx ${R_RX:--} Mbit/s, $((R_BYTES / 1048576)) MiB, MMIO exits ${m}, $(since "$R_T0") s)${R_EVID:+ -- $R_EVID}${tf:+ -- CPU state: $tf}" >&2
 }
 
 echo "[$TAG] $N round(s) x ${#CONFIG_LIST[@]} configurations ($CONFIGS), iperf3 ${SECS} s each way; budget ${BUDGET}s" >&2

@@ -51,6 +51,11 @@ qemu)
 	;;
 esac
 
+# Every guest's triple fault is recorded (l2-shutdown-probe.sh says why).
+# shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
+. "$ROOT/tests/testbed/l2-shutdown-probe.sh"
+l2sd_on || echo "NOTE: no triple-fault probe: $L2SD_WHY" | tee -a "$OUT/triple-faults"
+
 boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	local name=$1 cpus=$2 extra=$3 rc=0 start
 	shift 3
@@ -60,6 +65,15 @@ boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" || rc=$?
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: $MONITOR exited $rc after $(($(date +%s) - start))s"
+	# A triple fault leaves nothing else behind: keep the CPU state that
+	# the probe read from the VMCB before KVM reset the vCPU.
+	# run.sh lists the unexpected ones with the results.
+	local note=/dev/null
+	[ "$name" = triple-fault ] || note=$OUT/triple-faults
+	if l2sd_take "$OUT/$name.triple-fault"; then
+		echo "NOTE $name: the guest triple-faulted; its CPU state:$(tail -n 1 "$OUT/$name.triple-fault" | sed 's/.*l2_shutdown: ([^)]*)//')" |
+			tee -a "$note"
+	fi
 }
 
 # The test bed's own crash (docs/STRICT-CRASH.md, Session 4): the guest's
@@ -103,6 +117,31 @@ poweroff_case() { # CPUS
 	run_check "$n: exit status 0" check_status "$n" 0
 }
 
+# A guest that reboots by triple fault (Linux's reboot=t: an empty IDT,
+# then int3): vmm must say so and exit 1, and the test bed's probe must
+# have read the guest's state at that moment (CPL 0, kernel CS, the empty
+# IDT), which is what makes an unexplained triple fault diagnosable.
+triple_fault_case() {
+	local n=triple-fault
+	boot "$n" 1 "vmmtest=reboot reboot=t"
+	run_check "$n: reboot marker" check_marker "$n" VMM-GUEST-REBOOT
+	run_check "$n: exit status 1" check_status "$n" 1
+	run_check "$n: vmm names the triple fault" check_stderr "$n" "guest triple fault"
+	run_check "$n: CPU state recorded at the fault" check_triple_fault_state "$n"
+}
+
+check_stderr() { # NAME TEXT
+	grep -qF "$2" "$OUT/$1.stderr" || { why "$1" "no '$2' in the monitor's stderr"; return 1; }
+}
+
+check_triple_fault_state() { # NAME
+	local f=$OUT/$1.triple-fault
+	[ "$L2SD_OK" = 1 ] || { echo "the triple-fault probe is not placed: $L2SD_WHY"; return 1; }
+	[ -s "$f" ] || { echo "the probe recorded no triple fault for $1"; return 1; }
+	grep -q ' cs=0x10 .*cpl=0 .*idt_base=0x0 idt_limit=0x0$' "$f" ||
+		{ cat "$f"; echo "expected kernel CS 0x10, CPL 0 and the empty IDT of reboot=t"; return 1; }
+}
+
 reboot_case() {
 	local n=reboot
 	boot "$n" 1 vmmtest=reboot
@@ -134,6 +173,7 @@ TAP=$L1_TAP
 net_case() { # NAME SECONDS EXTRA NETOPT [VMM-ARGS...]
 	local n=$1 secs=$2 extra=$3 netopt=$4
 	shift 4
+	l1_iperf_restart "$OUT/$n.iperf3-server.log"
 	boot "$n" 1 "vmmnet=$GUEST_NET,$HOST_IP,$secs $extra" \
 		--net "tap=$TAP$netopt" --stats "$OUT/$n.json" "$@"
 	run_check "$n: guest has eth0" check_value "$n" VMM-GUEST-NET-IF eth0
@@ -178,6 +218,7 @@ if [ "$PHASE" != iommu ]; then
 	poweroff_case 1
 	poweroff_case 2
 	reboot_case
+	[ "$MONITOR" = vmm ] && triple_fault_case
 fi
 if [ "$MONITOR" = vmm ] && [ "${E2E_NET:-1}" = 1 ]; then
 	l1_net_up "$OUT/iperf3-server-$PHASE.log"

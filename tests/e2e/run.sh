@@ -205,8 +205,11 @@ for f in in-l1.results in-l1-iommu.results; do
 		cat "$OUT/$f"
 	fi
 done
-# Guests rerun because they died of the test bed's own crash (in-l1.sh).
-if [ -s "$OUT/testbed-retries" ]; then
-	cat "$OUT/testbed-retries"
-fi
+# Guests rerun because they died of the test bed's own crash, and the
+# CPU state of any guest that triple-faulted unexpectedly (in-l1.sh).
+for f in testbed-retries triple-faults; do
+	if [ -s "$OUT/$f" ]; then
+		cat "$OUT/$f"
+	fi
+done
 e2e_summary e2e

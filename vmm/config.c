@@ -28,6 +28,7 @@ void config_free(struct vmm_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->stats_path);
+	free(cfg->crash_dump_path);
 	config_init(cfg);
 }
 
@@ -183,6 +184,8 @@ int config_set(struct vmm_config *cfg, const char *key, const char *value,
 		return set_string(&cfg->initrd, value, base_dir, true);
 	if (strcmp(key, "stats") == 0)
 		return set_string(&cfg->stats_path, value, base_dir, true);
+	if (strcmp(key, "crash-dump") == 0)
+		return set_string(&cfg->crash_dump_path, value, base_dir, true);
 	if (strcmp(key, "cmdline") == 0)
 		return set_string(&cfg->cmdline, value, NULL, false);
 	if (strcmp(key, "cpus") == 0) {

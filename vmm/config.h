@@ -3,7 +3,7 @@
  *
  * `vmm run --kernel F [--initrd F] [--cmdline S] [--cpus N] [--memory SIZE]
  *  [--serial stdio|none] [--net tap=NAME,...]... [--iommu caching-mode=on]
- *  [--stats FILE] [--config FILE]`
+ *  [--stats FILE] [--crash-dump FILE] [--config FILE]`
  *
  * A config file holds the same options as `key = value` lines (INI syntax,
  * parsed by libinih; an optional [vm] section; `net` may repeat, like
@@ -44,6 +44,7 @@ struct vmm_config {
 	char *initrd;      /* NULL: none */
 	char *cmdline;     /* NULL: the default below */
 	char *stats_path;  /* NULL: no JSON stats */
+	char *crash_dump_path; /* NULL: no guest RAM dump at a triple fault */
 	unsigned cpus;
 	uint64_t memory;   /* bytes */
 	enum serial_mode serial;

@@ -31,6 +31,8 @@ static const char usage[] =
 	"                     new mappings too, and vhost gets them before it\n"
 	"                     can miss; Linux then always unmaps strictly\n"
 	"  --stats FILE       write counters as JSON at exit\n"
+	"  --crash-dump FILE  if the guest triple-faults, write its RAM to FILE\n"
+	"                     (raw, sparse, file offset = guest physical address)\n"
 	"  --config FILE      read options from FILE (key = value lines)\n"
 	"\n"
 	"exit status: 0 guest powered off, 1 VMM or KVM error (incl. guest triple fault),\n"
@@ -99,6 +101,16 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "vmm: %s\n", msg);
 		vm_request_stop(&vm, status, "%s", msg); /* stops vCPUs a failed start left */
+	}
+	/* Before teardown, while guest RAM is still mapped. */
+	if (cfg.crash_dump_path && __atomic_load_n(&vm.guest_triple_fault, __ATOMIC_ACQUIRE)) {
+		int rc = vm_write_crash_dump(&vm, cfg.crash_dump_path);
+		if (rc < 0)
+			fprintf(stderr, "vmm: cannot write the crash dump to %s: %s\n",
+				cfg.crash_dump_path, strerror(-rc));
+		else
+			fprintf(stderr, "vmm: guest RAM written to %s (crash dump)\n",
+				cfg.crash_dump_path);
 	}
 	/* Before teardown, so the footprint is the running VMM's. */
 	if (cfg.stats_path) {

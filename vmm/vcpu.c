@@ -180,6 +180,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		__atomic_fetch_add(&vm->stats.exit_other, 1, __ATOMIC_RELAXED);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
+		/* Read by main after the vCPU threads have been told to stop. */
+		__atomic_store_n(&vm->guest_triple_fault, true, __ATOMIC_RELEASE);
 		vm_request_stop(vm, VMM_EXIT_ERROR, "vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)",
 				v->id);
 		return false;

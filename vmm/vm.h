@@ -104,6 +104,7 @@ struct vm {
 	struct vcpu vcpu[CONFIG_MAX_CPUS];
 	int stopping;             /* atomic: set by the first vm_request_stop() */
 	int exit_status;          /* enum vmm_exit, valid once stopping */
+	bool guest_triple_fault;  /* a vCPU saw KVM_EXIT_SHUTDOWN (--crash-dump) */
 	char exit_message[256];
 	bool trace_unclaimed;     /* VMM_TRACE_UNCLAIMED=1: log accesses no device claims */
 	struct vm_stats stats;
@@ -142,6 +143,14 @@ void vcpu_kick(struct vcpu *vcpu);
 
 /* stats.c: JSON counters for --stats, and the VMM's own memory use. */
 int vm_write_stats(const struct vm *vm, const char *path);
+
+/*
+ * crash_dump.c: guest RAM as a sparse raw image, file offset = guest
+ * physical address, all-zero pages left as holes; the file is as long as
+ * the end of RAM. For --crash-dump, after a guest triple fault. -errno.
+ */
+int guest_mem_dump_fd(const struct guest_mem *gm, int fd);
+int vm_write_crash_dump(const struct vm *vm, const char *path);
 uint64_t now_ns(void);
 
 /*

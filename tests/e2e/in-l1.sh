@@ -118,16 +118,33 @@ poweroff_case() { # CPUS
 }
 
 # A guest that reboots by triple fault (Linux's reboot=t: an empty IDT,
-# then int3): vmm must say so and exit 1, and the test bed's probe must
-# have read the guest's state at that moment (CPL 0, kernel CS, the empty
-# IDT), which is what makes an unexplained triple fault diagnosable.
+# then int3): vmm must say so and exit 1, the test bed's probe must have
+# read the guest's state at that moment (CPL 0, kernel CS, the empty IDT),
+# and vmm's --crash-dump must hold the guest's RAM, in which the page tables
+# that CR3 names still map the kernel's code: what makes an unexplained
+# triple fault diagnosable. The dump stays in L1's /tmp (512 MiB).
 triple_fault_case() {
 	local n=triple-fault
-	boot "$n" 1 "vmmtest=reboot reboot=t"
+	rm -f "/tmp/$n.ram.img"
+	boot "$n" 1 "vmmtest=reboot reboot=t" --crash-dump "/tmp/$n.ram.img"
 	run_check "$n: reboot marker" check_marker "$n" VMM-GUEST-REBOOT
 	run_check "$n: exit status 1" check_status "$n" 1
 	run_check "$n: vmm names the triple fault" check_stderr "$n" "guest triple fault"
 	run_check "$n: CPU state recorded at the fault" check_triple_fault_state "$n"
+	run_check "$n: crash dump written" check_stderr "$n" "guest RAM written to /tmp/$n.ram.img"
+	run_check "$n: crash dump holds the guest's page tables" check_crash_dump "$n"
+	rm -f "/tmp/$n.ram.img"
+}
+
+check_crash_dump() { # NAME
+	local f=/tmp/$1.ram.img out
+	[ -s "$OUT/$1.triple-fault" ] || { echo "no CPU state to check the dump against"; return 1; }
+	out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$f" \
+		"$(tail -n 1 "$OUT/$1.triple-fault" | sed 's/.*l2_shutdown: ([^)]*)//')" 2>&1)
+	printf '%s\n' "$out" >"$OUT/$1.crash-dump-check"
+	printf '%s\n' "$out" | grep -q '^rip .*: mapped ->' &&
+		printf '%s\n' "$out" | grep -q '^VERDICT: .*intact' ||
+		{ printf '%s\n' "$out"; echo "the dump does not show the kernel's tables mapping RIP"; return 1; }
 }
 
 check_stderr() { # NAME TEXT

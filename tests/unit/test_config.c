@@ -62,6 +62,9 @@ static void test_args(void **state)
 	/* Relative paths on the command line stay as given (relative to cwd). */
 	assert_int_equal(parse(&cfg, err, "--initrd", "rel/i.cpio", NULL, NULL), 0);
 	assert_string_equal(cfg.initrd, "rel/i.cpio");
+	assert_null(cfg.crash_dump_path);
+	assert_int_equal(parse(&cfg, err, "--crash-dump", "out/ram.img", NULL, NULL), 0);
+	assert_string_equal(cfg.crash_dump_path, "out/ram.img");
 	config_free(&cfg);
 }
 
@@ -116,7 +119,8 @@ static void test_file(void **state)
 	char dir[] = "/tmp/vmm-config-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char *path = write_tmp(dir, "# demo\n[vm]\nkernel = ../k/bzImage\ninitrd = /abs/i.cpio\n"
-				    "cmdline = console=ttyS0 quiet\ncpus = 2\nmemory = 256M\n");
+				    "cmdline = console=ttyS0 quiet\ncpus = 2\nmemory = 256M\n"
+				    "crash-dump = dumps/ram.img\n");
 	struct vmm_config cfg;
 	char err[CONFIG_ERR_LEN];
 	config_init(&cfg);
@@ -129,6 +133,10 @@ static void test_file(void **state)
 	assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
 	assert_int_equal(cfg.cpus, 3);
 	assert_true(cfg.memory == 256ULL << 20);
+	free(want);
+	/* Relative to the file's folder, like every path in it. */
+	assert_true(asprintf(&want, "%s/dumps/ram.img", dir) > 0);
+	assert_string_equal(cfg.crash_dump_path, want);
 	config_free(&cfg);
 	free(want);
 	unlink(path);

@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "../../vmm/guest_mem.h"
+#include "../../vmm/vm.h"
 
 #define TOP_GPA 0xffffffffffffe000ULL /* a region just below the top */
 
@@ -169,6 +174,50 @@ static void test_read_write(void **state)
 	assert_int_equal(guest_mem_write_u32(&gm, TOP_GPA + 0xffd, 1), -EFAULT);
 }
 
+/*
+ * --crash-dump: every non-zero page lands at file offset = GPA, zero pages
+ * and the gaps between regions read back as zeros without being written,
+ * and the file ends where RAM ends.
+ */
+static void test_dump(void **state)
+{
+	(void)state;
+	struct guest_mem d = { 0 };
+	uint8_t *a = calloc(1, 0x3000), *b = calloc(1, 0x1800);
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(a + 0x1000, 0xa5, 0x1000); /* only the middle page of region a */
+	a[0x1fff] = 0x5a;
+	memset(b, 0x3c, 0x1800);          /* a partial last page */
+	assert_int_equal(guest_mem_add(&d, 0, 0x3000, a), 0);
+	assert_int_equal(guest_mem_add(&d, 0x200000, 0x1800, b), 0);
+
+	int fd = memfd_create("dump", 0); /* tmpfs: holes are real */
+	assert_true(fd >= 0);
+	assert_int_equal(guest_mem_dump_fd(&d, fd), 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0x201800);
+	/* 3 pages of data (one in a, two in b), not 0x201800 bytes. */
+	assert_true((uint64_t)st.st_blocks * 512 <= 4 * 0x1000);
+
+	uint8_t *img = malloc(0x201800);
+	assert_non_null(img);
+	assert_int_equal(pread(fd, img, 0x201800, 0), 0x201800);
+	assert_memory_equal(img, a, 0x3000);
+	for (size_t i = 0x3000; i < 0x200000; i++)
+		if (img[i] != 0)
+			fail_msg("byte 0x%zx between regions is 0x%x", i, img[i]);
+	assert_memory_equal(img + 0x200000, b, 0x1800);
+	free(img);
+	close(fd);
+
+	/* A file that cannot be written is an error, not a crash. */
+	assert_int_equal(guest_mem_dump_fd(&d, -1), -EBADF);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ptr_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_region, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
+		cmocka_unit_test(test_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #   vmm-pf    build/vmm, --net tap=vmmtap0,iommu=on, vmm's default prefetch
 #   vmm-nopf  the same with VMM_IOTLB_PREFETCH=0 (like the four failures)
 #   vmm-lazy  vmm-pf with the guest in lazy mode (no iommu.strict=1)
+#   CONFIG-nothp  any vmm configuration with L1's transparent huge pages
+#             off (enabled and defrag "never") for that run only
 #   qemu      Debian's QEMU (tests/testbed/qemu-l2.sh): q35,kernel-irqchip=split,
 #             intel-iommu,intremap=off, virtio-net-pci iommu_platform=on,
 #             vhost=on (no device-iotlb, no ATS)
@@ -51,7 +53,9 @@
 # console.log (the guest console), stderr (the monitor's), events.txt
 # (markers with times), iperf3-server.log; triple-fault.txt, the guest's
 # CPU state at a triple fault (tests/testbed/l2-shutdown-probe.sh, either
-# monitor; its fields are also in result.txt); for vmm stats.json; for QEMU
+# monitor; its fields are also in result.txt); for vmm stats.json, and at a
+# triple fault ram.img (vmm --crash-dump) with crash-dump-check.txt, what
+# tests/testbed/crash-dump-check.py found in the guest's page tables; for QEMU
 # qmp.log (and qemu-registers.txt, "info registers" taken before a hung
 # QEMU is killed); l1-dmesg.txt when L1's kernel said anything. result.txt
 # also holds the exposure of the run: bytes moved, and L1 KVM's exits and
@@ -63,6 +67,12 @@
 # Environment:
 #   STRICT_N        rounds (default 10); a round runs each configuration once
 #   STRICT_SECS     iperf3 seconds each way (10)
+#   STRICT_EXTRA    more guest command line (e.g. nokaslr, so that a RIP
+#                   can be looked up in the kernel's System.map)
+#   STRICT_L1_THP   set L1's transparent huge pages (enabled and defrag) to
+#                   this (never, madvise, always) before the runs; L1's
+#                   THP, compaction and migration counters that moved
+#                   during a run are in its result.txt either way
 #   STRICT_TESTS    the guest's vmmbench tests (tx1:rx1; the bench runs
 #                   tx1:rx1:tx4:rx4, four streams are the heaviest load)
 #   STRICT_CONFIGS  configurations per round, in order ("vmm-pf vmm-nopf qemu")
@@ -163,6 +173,11 @@ if fails:
         L.append('')
         for r in tfs:
             L.append('- %s: `%s`' % (r['dir'], r['triple_fault']))
+            chk = os.path.join(out, r['dir'], 'crash-dump-check.txt')
+            if os.path.exists(chk):
+                for l in open(chk):
+                    if l.startswith('VERDICT') or ' NOT mapped' in l:
+                        L.append('  - %s' % l.strip())
 elif runs:
     L.append('Every run ended cleanly.')
 else:
@@ -194,6 +209,8 @@ case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 N=${STRICT_N:-10}
 SECS=${STRICT_SECS:-10}
 TESTS=${STRICT_TESTS:-tx1:rx1}
+EXTRA=${STRICT_EXTRA:-}
+L1_THP=${STRICT_L1_THP:-}
 CONFIGS=${STRICT_CONFIGS:-vmm-pf vmm-nopf qemu}
 
 # ---------------------------------------------------------------- build machine
@@ -246,7 +263,7 @@ if [ "${TESTBED_L1:-0}" != 1 ]; then
 	set +e
 	# Only the progress lines and the test bed's own messages come through;
 	# the whole L1 console is in build/testbed/last-l1.log.
-	"$TBSRC/run-in-l1.sh" "STRICT_N=$N STRICT_SECS=$SECS STRICT_TESTS=$TESTS STRICT_CONFIGS='$CONFIGS' STRICT_T_INIT=${STRICT_T_INIT:-300}" \
+	"$TBSRC/run-in-l1.sh" "STRICT_N=$N STRICT_SECS=$SECS STRICT_TESTS=$TESTS STRICT_EXTRA='$EXTRA' STRICT_L1_THP=$L1_THP STRICT_CONFIGS='$CONFIGS' STRICT_T_INIT=${STRICT_T_INIT:-300}" \
 		"STRICT_BUDGET=$((TESTBED_TIMEOUT - 90))" "$SELF" "$OUT" </dev/null 2>&1 |
 		while IFS= read -r line; do
 			line=${line//$'\r'/}
@@ -259,6 +276,14 @@ if [ "${TESTBED_L1:-0}" != 1 ]; then
 	echo "host_load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 	echo "l1_status=$rc" >>"$OUT/meta.txt"
 	log "L1 exit status $rc"
+	# The page-table check of each crash dump, here: it reads all of the
+	# guest's RAM, minutes of work under TCG.
+	for d in "$OUT"/r*/; do
+		[ -e "$d/ram.img" ] || continue
+		tf=$(sed -n 's/^triple_fault=//p' "$d/result.txt" 2>/dev/null)
+		[ -n "$tf" ] || continue
+		python3 "$TBSRC/crash-dump-check.py" "$d/ram.img" "$tf" >"$d/crash-dump-check.txt" 2>&1
+	done
 	echo
 	report "$OUT"
 	exit "$rc"
@@ -276,7 +301,7 @@ KERNEL=$ROOT/build/testbed/vmlinuz
 INITRD=$OUT/guest.cpio.gz
 VMM=/tmp/vmm # a copy on tmpfs
 cp "$OUT/vmm" "$VMM"
-CMDLINE="console=ttyS0 panic=-1 loglevel=7 intel_iommu=on iommu.strict=1 vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,100,$TESTS"
+CMDLINE="console=ttyS0 panic=-1 loglevel=7${EXTRA:+ $EXTRA} intel_iommu=on iommu.strict=1 vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,100,$TESTS"
 STALL_S=5 STALL_BYTES=65536
 # Deadlines (s): boot to init; init to network up; a test to its END; a
 # stalled test to its END; DONE to the monitor's exit; silence between tests.
@@ -286,6 +311,15 @@ TMPD=$(mktemp -d)
 read -r -a CONFIG_LIST <<<"$CONFIGS"
 TOTAL=$((N * ${#CONFIG_LIST[@]}))
 
+# L1's huge-page setting for the configurations without -nothp.
+THP0=${L1_THP:-$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)}
+DEFRAG0=${L1_THP:-$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/defrag)}
+# vmstat_moved BEFORE AFTER: the memory-management counters (huge pages,
+# compaction, migration) that changed, as name=delta.
+vmstat_moved() {
+	awk 'NR == FNR { b[$1] = $2; next }
+		$1 ~ /^(thp_|compact_|pgmigrate_|numa_(pte|huge|hint|pages)|ksm|pgdemote)/ && $2 != b[$1] { printf "%s%s=%d", sep, $1, $2 - b[$1]; sep = " " }' "$1" "$2"
+}
 ip tuntap add dev "$L1_TAP" mode tap 2>/dev/null || true
 ip addr add "$L1_HOST_IP/24" dev "$L1_TAP" 2>/dev/null || true
 ip link set "$L1_TAP" up
@@ -300,6 +334,7 @@ l2sd_on
 	echo "guest_kernel=$(readlink -f "$KERNEL")"
 	echo "guest_cmdline=$CMDLINE"
 	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
+	echo "l1_thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled) defrag $(cat /sys/kernel/mm/transparent_hugepage/defrag)"
 	for p in /sys/module/vhost/parameters/* /sys/module/vhost_net/parameters/*; do
 		echo "${p#/sys/module/}=$(cat "$p")"
 	done
@@ -545,7 +580,7 @@ classify() {
 }
 
 run_one() { # ROUND CONFIG STEP
-	local round=$1 cfg=$2 step=$3 fifo cfd line buf rc cl tf=''
+	local round=$1 cfg=$2 step=$3 fifo cfd line buf rc cl thp defrag tf=''
 	R_CFG=$cfg
 	R_DIR=$OUT/$(printf 'r%02d' "$round")-$cfg
 	rm -rf "$R_DIR"
@@ -557,13 +592,14 @@ run_one() { # ROUND CONFIG STEP
 	rm -f "$R_HMP" "$R_QMP"
 	local mon=()
 	case $cfg in
-	vmm-pf | vmm-nopf | vmm-lazy)
+	vmm-pf | vmm-nopf | vmm-lazy | vmm-pf-nothp | vmm-nopf-nothp | vmm-lazy-nothp)
 		mon=(env)
-		[ "$cfg" = vmm-nopf ] && mon+=(VMM_IOTLB_PREFETCH=0)
+		case $cfg in vmm-nopf*) mon+=(VMM_IOTLB_PREFETCH=0) ;; esac
 		cl=$CMDLINE
-		[ "$cfg" = vmm-lazy ] && cl=${CMDLINE/ iommu.strict=1/}
+		case $cfg in vmm-lazy*) cl=${CMDLINE/ iommu.strict=1/} ;; esac
 		mon+=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cl"
-			--cpus 1 --memory 512M --net "tap=$L1_TAP,iommu=on" --stats "$R_DIR/stats.json")
+			--cpus 1 --memory 512M --net "tap=$L1_TAP,iommu=on" --stats "$R_DIR/stats.json"
+			--crash-dump "$R_DIR/ram.img")
 		;;
 	qemu)
 		# qemu-l2.sh execs QEMU (so the PID is QEMU's) with -M q35; a
@@ -590,6 +626,13 @@ run_one() { # ROUND CONFIG STEP
 	SRV=$!
 	sleep 0.5
 	dmesg -C 2>/dev/null
+	case $cfg in
+	*-nothp) thp=never defrag=never ;;
+	*) thp=$THP0 defrag=$DEFRAG0 ;;
+	esac
+	echo "$thp" >/sys/kernel/mm/transparent_hugepage/enabled
+	echo "$defrag" >/sys/kernel/mm/transparent_hugepage/defrag
+	cp /proc/vmstat "$TMPD/vmstat.before"
 	fifo=$TMPD/console
 	rm -f "$fifo"
 	mkfifo "$fifo" || { echo "[$TAG] cannot make a FIFO in $TMPD" >&2; exit 1; }
@@ -641,6 +684,7 @@ run_one() { # ROUND CONFIG STEP
 		QMPC=''
 	fi
 	ev "exit $R_RC"
+	cp /proc/vmstat "$TMPD/vmstat.after"
 	if l2sd_take "$R_DIR/triple-fault.txt"; then
 		tf=$(tail -n 1 "$R_DIR/triple-fault.txt" | sed 's/.*l2_shutdown: ([^)]*) *//')
 		ev "triple fault: $tf"
@@ -676,6 +720,8 @@ run_one() { # ROUND CONFIG STEP
 		echo "killed=$R_KILLED"
 		echo "wall_s=$(since "$R_T0")"
 		echo "triple_fault=$tf"
+		echo "l1_thp=$thp defrag $defrag"
+		echo "l1_vmstat_moved=$(vmstat_moved "$TMPD/vmstat.before" "$TMPD/vmstat.after")"
 	} >"$R_DIR/result.txt"
 	echo "[$TAG $step/$TOTAL] round $round/$N $cfg: $R_CLASS (rc $R_RC, boot ${boot:--} s, tx ${R_TX:--} / rx ${R_RX:--} Mbit/s, $((R_BYTES / 1048576)) MiB, MMIO exits ${m}, $(since "$R_T0") s)${R_EVID:+ -- $R_EVID}${tf:+ -- CPU state: $tf}" >&2
 }

@@ -4,6 +4,7 @@
  * vmm_exit). Every error is reported here, once, as one line on stderr.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,8 +32,10 @@ static const char usage[] =
 	"                     new mappings too, and vhost gets them before it\n"
 	"                     can miss; Linux then always unmaps strictly\n"
 	"  --stats FILE       write counters as JSON at exit\n"
-	"  --crash-dump FILE  if the guest triple-faults, write its RAM to FILE\n"
-	"                     (raw, sparse, file offset = guest physical address)\n"
+	"  --crash-dump FILE  if the guest triple-faults, or vmm is stopped by\n"
+	"                     SIGINT/SIGTERM, write guest RAM to FILE (raw, sparse,\n"
+	"                     file offset = guest physical address); on a signal\n"
+	"                     also print where each vCPU was\n"
 	"  --config FILE      read options from FILE (key = value lines)\n"
 	"\n"
 	"exit status: 0 guest powered off, 1 VMM or KVM error (incl. guest triple fault),\n"
@@ -102,8 +105,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmm: %s\n", msg);
 		vm_request_stop(&vm, status, "%s", msg); /* stops vCPUs a failed start left */
 	}
-	/* Before teardown, while guest RAM is still mapped. */
-	if (cfg.crash_dump_path && __atomic_load_n(&vm.guest_triple_fault, __ATOMIC_ACQUIRE)) {
+	/*
+	 * Before teardown, while guest RAM is still mapped: after a triple
+	 * fault, and when vmm was stopped by a signal (a hung guest killed from
+	 * outside), where each vCPU was too. A triple fault's registers are
+	 * gone: KVM has reset the vCPU.
+	 */
+	bool triple = __atomic_load_n(&vm.guest_triple_fault, __ATOMIC_ACQUIRE);
+	if (cfg.crash_dump_path && (triple || status == VMM_EXIT_SIGNAL)) {
+		vm_join_vcpus(&vm);
+		for (unsigned i = 0; !triple && i < vm.ncpus; i++) {
+			char where[512];
+			int rc = vcpu_describe(&vm.vcpu[i], where, sizeof(where));
+			if (rc < 0)
+				fprintf(stderr, "vmm: vCPU %u: cannot read its registers: %s\n", i,
+					strerror(-rc));
+			else
+				fprintf(stderr, "vmm: vCPU %u was at: %s\n", i, where);
+		}
 		int rc = vm_write_crash_dump(&vm, cfg.crash_dump_path);
 		if (rc < 0)
 			fprintf(stderr, "vmm: cannot write the crash dump to %s: %s\n",

@@ -130,6 +130,25 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
+int vcpu_describe(const struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	snprintf(buf, len,
+		 "cs=0x%x ss=0x%x cpl=%u efer=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx "
+		 "cr4=0x%llx rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx fs_base=0x%llx "
+		 "gs_base=0x%llx tr_base=0x%llx idt_base=0x%llx idt_limit=0x%x",
+		 s.cs.selector, s.ss.selector, s.cs.dpl, (unsigned long long)s.efer,
+		 (unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		 (unsigned long long)s.cr4, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		 (unsigned long long)r.rflags, (unsigned long long)r.rax,
+		 (unsigned long long)s.fs.base, (unsigned long long)s.gs.base,
+		 (unsigned long long)s.tr.base, (unsigned long long)s.idt.base, s.idt.limit);
+	return 0;
+}
+
 void vcpu_kick(struct vcpu *v)
 {
 	/*

@@ -325,12 +325,21 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 		vcpu_kick(&vm->vcpu[i]);
 }
 
-void vm_destroy(struct vm *vm)
+void vm_join_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		if (v->thread_started)
 			pthread_join(v->thread, NULL);
+		v->thread_started = false;
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_join_vcpus(vm);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
 		if (v->run)
 			munmap(v->run, vm->run_size);
 		if (v->fd >= 0)

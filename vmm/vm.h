@@ -129,6 +129,8 @@ void vm_free_images(struct vm_images *img);
 int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen);
 int vm_start(struct vm *vm, char *err, size_t errlen);
 int vm_run_event_loop(struct vm *vm);
+/* Wait for every vCPU thread to leave (after vm_request_stop); idempotent. */
+void vm_join_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Ask the VM to stop with this status; a printf-style reason for the log. */
@@ -140,6 +142,12 @@ int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen);
 int vcpu_setup_boot_cpu(struct vcpu *vcpu, char *err, size_t errlen);
 void *vcpu_thread(void *arg);
 void vcpu_kick(struct vcpu *vcpu);
+/*
+ * Where a stopped vCPU was: "rip=0x… rsp=0x… cr3=0x… …" in the key=value
+ * form of tests/testbed/l2-shutdown-probe.sh, so crash-dump-check.py reads
+ * either. Only after its thread has left KVM_RUN (vm_join_vcpus). -errno.
+ */
+int vcpu_describe(const struct vcpu *vcpu, char *buf, size_t len);
 
 /* stats.c: JSON counters for --stats, and the VMM's own memory use. */
 int vm_write_stats(const struct vm *vm, const char *path);

@@ -54,7 +54,7 @@ esac
 # Every guest's triple fault is recorded (l2-shutdown-probe.sh says why).
 # shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
 . "$ROOT/tests/testbed/l2-shutdown-probe.sh"
-l2sd_on || echo "NOTE: no triple-fault probe: $L2SD_WHY" | tee -a "$OUT/triple-faults"
+l2sd_on || echo "NOTE: no triple-fault probe: $L2SD_WHY" | tee -a "$OUT/guest-deaths"
 
 boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	local name=$1 cpus=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img dump_args=()
@@ -63,27 +63,15 @@ boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	[ "$MONITOR" = vmm ] && dump_args=(--crash-dump "$dump")
 	rm -f "$dump" "$OUT/$name.triple-fault" "$OUT/$name.crash-dump-check"
 	start=$(date +%s)
-	timeout -k 10 "$BOOT_TIMEOUT" "${monitor[@]}" --kernel "$KERNEL" --initrd "$INITRD" \
+	# -k 30: time for a hung guest's vmm to write its dump after SIGTERM.
+	timeout -k 30 "$BOOT_TIMEOUT" "${monitor[@]}" --kernel "$KERNEL" --initrd "$INITRD" \
 		--cmdline "$CMDLINE $extra" --cpus "$cpus" --memory 512M "${dump_args[@]}" "$@" \
 		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" || rc=$?
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: $MONITOR exited $rc after $(($(date +%s) - start))s"
-	# A triple fault leaves nothing else behind: keep the CPU state that
-	# the probe read from the VMCB before KVM reset the vCPU, and what the
-	# page tables in the guest's RAM say about it.
-	# run.sh lists the unexpected ones with the results.
-	local note=/dev/null state
-	[ "$name" = triple-fault ] || note=$OUT/triple-faults
-	if l2sd_take "$OUT/$name.triple-fault"; then
-		state=$(tail -n 1 "$OUT/$name.triple-fault" | sed 's/.*l2_shutdown: ([^)]*)//')
-		echo "NOTE $name: the guest triple-faulted; its CPU state:$state" | tee -a "$note"
-		if [ -s "$dump" ]; then
-			python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$state" \
-				>"$OUT/$name.crash-dump-check" 2>&1
-			sed 's/^/    /' "$OUT/$name.crash-dump-check" | tee -a "$note"
-		fi
-	fi
-	rm -f "$dump"
+	local note=$OUT/guest-deaths
+	[ "$name" = triple-fault ] && note=/dev/null
+	report_guest_death "$name" "$rc" "$dump" "$note"
 }
 
 # The test bed's own crash (docs/STRICT-CRASH.md, Session 4): the guest's
@@ -167,6 +155,39 @@ triple_fault_case() {
 	run_check "$n: crash dump written" check_stderr "$n" "guest RAM written to /tmp/e2e-$n.ram.img"
 	run_check "$n: crash dump holds the guest's page tables" check_crash_dump "$n"
 	run_check "$n: not taken for the test bed's failure" check_not_testbed_walk "$n"
+}
+
+# A guest that hangs (vmmtest=spin: a busy loop after a marker), stopped
+# with SIGTERM as e2e's timeout stops a hung guest: vmm must exit 4, say
+# where the vCPU was, and with --crash-dump write the guest's RAM, in which
+# that RIP is mapped by the tables its CR3 names. What makes a hang
+# diagnosable, as the triple-fault case does for a triple fault.
+stuck_case() {
+	local n=stuck dump=/tmp/e2e-stuck.ram.img rc=0 pid i where
+	rm -f "$dump" "$OUT/$n.crash-dump-check"
+	"${monitor[@]}" --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$CMDLINE vmmtest=spin" \
+		--cpus 1 --memory 512M --crash-dump "$dump" </dev/null >"$OUT/$n.console" 2>"$OUT/$n.stderr" &
+	pid=$!
+	for i in $(seq 1 "$BOOT_TIMEOUT"); do
+		has_marker VMM-GUEST-SPIN "$OUT/$n.console" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	sleep 2
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" || rc=$?
+	echo "$rc" >"$OUT/$n.status"
+	echo "$n: $MONITOR exited $rc after ${i}s and SIGTERM"
+	where=$(sed -n 's/^vmm: vCPU 0 was at: //p' "$OUT/$n.stderr")
+	if [ -n "$where" ] && [ -s "$dump" ]; then
+		python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$where" >"$OUT/$n.crash-dump-check" 2>&1
+	fi
+	rm -f "$dump"
+	run_check "$n: spin marker" check_marker "$n" VMM-GUEST-SPIN
+	run_check "$n: exit status 4 (stopped by a signal)" check_status "$n" 4
+	run_check "$n: vmm says where the vCPU was" check_stderr "$n" "vmm: vCPU 0 was at: "
+	run_check "$n: crash dump written" check_stderr "$n" "guest RAM written to $dump"
+	run_check "$n: the dump's tables map that RIP" check_crash_dump "$n"
 }
 
 check_not_testbed_walk() { # NAME: an int3 with an empty IDT is no failed walk
@@ -268,6 +289,7 @@ if [ "$PHASE" != iommu ]; then
 	poweroff_case 2
 	reboot_case
 	[ "$MONITOR" = vmm ] && triple_fault_case
+	[ "$MONITOR" = vmm ] && stuck_case
 fi
 if [ "$MONITOR" = vmm ] && [ "${E2E_NET:-1}" = 1 ]; then
 	l1_net_up "$OUT/iperf3-server-$PHASE.log"

@@ -84,3 +84,35 @@ check_value() { # NAME KEY EXPECTED
 	v=$(marker_value "$2" "$OUT/$1.console")
 	[ "$v" = "$3" ] || { why "$1" "$2='$v', expected '$3'"; return 1; }
 }
+
+# report_guest_death NAME STATUS DUMP NOTE-FILE: what a guest that died
+# left, for a run that gave vmm --crash-dump DUMP (and, in the test bed,
+# placed tests/testbed/l2-shutdown-probe.sh). A triple fault: the CPU
+# state that the probe read from the VMCB before KVM reset the vCPU. A
+# hang stopped at the timeout (STATUS 124): where vmm says each vCPU was.
+# Either way, the page walk of that state redone in the guest's RAM
+# (crash-dump-check.py) goes to $OUT/NAME.crash-dump-check. Notes are
+# appended to NOTE-FILE and printed; the dump is removed.
+report_guest_death() {
+	local name=$1 rc=$2 dump=$3 note=$4 state out
+	if [ "${L2SD_OK:-0}" = 1 ] && l2sd_take "$OUT/$name.triple-fault"; then
+		state=$(tail -n 1 "$OUT/$name.triple-fault" | sed 's/.*l2_shutdown: ([^)]*)//')
+		echo "NOTE $name: the guest triple-faulted; its CPU state:$state" | tee -a "$note"
+		if [ -s "$dump" ]; then
+			out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$state" 2>&1)
+			printf '%s\n' "$out" >>"$OUT/$name.crash-dump-check"
+			printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$note"
+		fi
+	fi
+	if [ "$rc" = 124 ]; then
+		grep '^vmm: vCPU [0-9]* was at: ' "$OUT/$name.stderr" 2>/dev/null |
+			while IFS= read -r state; do
+				echo "NOTE $name: the guest hung; ${state#vmm: }" | tee -a "$note"
+				[ -s "$dump" ] || continue
+				out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "${state#*was at: }" 2>&1)
+				printf '%s\n' "$out" >>"$OUT/$name.crash-dump-check"
+				printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$note"
+			done
+	fi
+	rm -f "$dump"
+}

@@ -206,8 +206,9 @@ for f in in-l1.results in-l1-iommu.results; do
 	fi
 done
 # Guests rerun because they died of the test bed's own crash, and the
-# CPU state of any guest that triple-faulted unexpectedly (in-l1.sh).
-for f in testbed-retries triple-faults; do
+# CPU state of any guest that triple-faulted or hung unexpectedly
+# (in-l1.sh, tests/hostile/in-l1-vtd.sh).
+for f in testbed-retries guest-deaths; do
 	if [ -s "$OUT/$f" ]; then
 		cat "$OUT/$f"
 	fi

@@ -28,6 +28,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
 . "$ROOT/tests/testbed/l1-net.sh"
+# shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
+. "$ROOT/tests/testbed/l2-shutdown-probe.sh"
+l2sd_on || echo "NOTE: no triple-fault probe: $L2SD_WHY"
 
 OUT=${1:?usage: $0 OUTDIR}
 mkdir -p "$OUT"
@@ -45,16 +48,20 @@ MAC=52:54:00:76:74:64
 GUEST_IP=${L1_GUEST_NET%/*}
 N=hostile-vtd
 
-# boot NAME BINARY EXTRA_CMDLINE [VMM-ARGS...]: as tests/e2e/in-l1.sh.
+# boot NAME BINARY EXTRA_CMDLINE [VMM-ARGS...]: as tests/e2e/in-l1.sh,
+# which also placed the triple-fault probe; a guest that dies leaves its
+# state in $OUT/guest-deaths (report_guest_death, lib.sh).
 boot() {
-	local name=$1 bin=$2 extra=$3 rc=0 start
+	local name=$1 bin=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img
 	shift 3
 	start=$(date +%s)
-	timeout -k 10 "$BOOT_TIMEOUT" "$bin" run --kernel "$KERNEL" --initrd "$INITRD" \
-		--cmdline "$CMDLINE $extra" --memory 512M "$@" \
+	rm -f "$dump" "$OUT/$name.crash-dump-check"
+	timeout -k 30 "$BOOT_TIMEOUT" "$bin" run --kernel "$KERNEL" --initrd "$INITRD" \
+		--cmdline "$CMDLINE $extra" --memory 512M --crash-dump "$dump" "$@" \
 		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" || rc=$?
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: ${bin##*/} exited $rc after $(($(date +%s) - start))s"
+	report_guest_death "$name" "$rc" "$dump" "$OUT/guest-deaths"
 }
 
 # The first "KEY": N of the --stats JSON (the iotlb totals come first).

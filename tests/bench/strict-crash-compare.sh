@@ -156,6 +156,9 @@ for c in order:
         DESC.get(c, c), c, n, ' | '.join(str(cnt[k]) for k in CLASSES), bad, 100.0 * bad / n,
         100 * upper95(bad, n), med(boots), med(tx), med(rx), med(mib),
         '{:,.0f}'.format(float(med(mm))) if mm else '-', '{:,}'.format(int(sum(mm))) if mm else '-'))
+def bullets(title, items):  # a titled list, left out when empty
+    if items:
+        L.extend(['', title, ''] + items)
 fails = [r for r in runs if r.get('class') != 'ok']
 L.append('')
 if fails:
@@ -166,29 +169,21 @@ if fails:
     for r in fails:
         ev = r.get('evidence', '').replace('|', '\\|')
         L.append('| %s | %s | `%s` | `%s/console.log` |' % (r['dir'], r.get('class'), ev, r['dir']))
-    tfs = [r for r in fails if r.get('triple_fault')]
-    if tfs:
-        L.append('')
-        L.append('CPU state at the triple fault (VMCB, read by tests/testbed/l2-shutdown-probe.sh):')
-        L.append('')
-        for r in tfs:
-            L.append('- %s: `%s`' % (r['dir'], r['triple_fault']))
-            chk = os.path.join(out, r['dir'], 'crash-dump-check.txt')
-            if os.path.exists(chk):
-                for l in open(chk):
-                    if l.startswith('VERDICT') or ' NOT mapped' in l:
-                        L.append('  - %s' % l.strip())
+    tf = []
+    for r in (r for r in fails if r.get('triple_fault')):
+        tf.append('- %s: `%s`' % (r['dir'], r['triple_fault']))
+        chk = os.path.join(out, r['dir'], 'crash-dump-check.txt')
+        if os.path.exists(chk):
+            tf += ['  - %s' % l.strip() for l in open(chk)
+                   if l.startswith('VERDICT') or ' NOT mapped' in l]
+    bullets('CPU state at the triple fault (VMCB, read by tests/testbed/l2-shutdown-probe.sh):', tf)
 elif runs:
     L.append('Every run ended cleanly.')
 else:
     L.append('No runs.')
-notes = [r for r in runs if r.get('notes')]
-if notes:
-    L.append('')
-    L.append('Kernel notes (soft lockups, RCU stalls, hung tasks, DMAR faults) in otherwise classified runs:')
-    L.append('')
-    for r in notes:
-        L.append('- %s (%s): `%s`' % (r['dir'], r.get('class'), r['notes'].replace('`', "'")))
+bullets('Kernel notes (soft lockups, RCU stalls, hung tasks, DMAR faults) in otherwise classified runs:',
+        ['- %s (%s): `%s`' % (r['dir'], r.get('class'), r['notes'].replace('`', "'"))
+         for r in runs if r.get('notes')])
 L.append('')
 rounds = sorted(set(r.get('round') for r in runs))
 L.append('%d runs in %d rounds; L1 wall time of the runs %s s; output %s.' % (

@@ -44,7 +44,7 @@ struct vmm_config {
 	char *initrd;      /* NULL: none */
 	char *cmdline;     /* NULL: the default below */
 	char *stats_path;  /* NULL: no JSON stats */
-	char *crash_dump_path; /* NULL: no guest RAM dump at a triple fault */
+	char *crash_dump_path; /* NULL: no guest RAM dump at a triple fault or signal */
 	unsigned cpus;
 	uint64_t memory;   /* bytes */
 	enum serial_mode serial;

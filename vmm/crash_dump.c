@@ -1,6 +1,7 @@
 /*
  * crash_dump.c - `--crash-dump FILE`: guest RAM written to a file when the
- * guest triple-faults.
+ * guest triple-faults, or when a signal stops vmm (a hung guest; main.c
+ * then also prints each vCPU's registers, vcpu_describe).
  *
  * A triple fault is the one guest death that leaves nothing on the console,
  * and on AMD KVM resets the vCPU before user space hears of it, so its
@@ -11,8 +12,9 @@
  * are all zero are holes, so a 512 MiB guest that used 100 MiB writes about
  * 100 MiB. Any tool reads it with a seek; nothing to parse.
  *
- * Written after the vCPUs have stopped running the guest (the VM is
- * stopping) and before teardown, so RAM is still mapped.
+ * Written after the vCPU threads have been joined (vm_join_vcpus), so no
+ * vCPU changes RAM while it is copied, and before teardown, so RAM is still
+ * mapped.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -140,7 +140,8 @@ int vcpu_describe(const struct vcpu *v, char *buf, size_t len)
 		 "cs=0x%x ss=0x%x cpl=%u efer=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx "
 		 "cr4=0x%llx rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx fs_base=0x%llx "
 		 "gs_base=0x%llx tr_base=0x%llx idt_base=0x%llx idt_limit=0x%x",
-		 s.cs.selector, s.ss.selector, s.cs.dpl, (unsigned long long)s.efer,
+		 s.cs.selector, s.ss.selector, s.ss.dpl /* SS.DPL is the CPL */,
+		 (unsigned long long)s.efer,
 		 (unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
 		 (unsigned long long)s.cr4, (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		 (unsigned long long)r.rflags, (unsigned long long)r.rax,

@@ -529,7 +529,7 @@ boot_one() { # CONFIG REP BASE_STEP
 	B_PID=''
 	local tf=''
 	if l2sd_take "$B_DIR/triple-fault.txt"; then
-		tf=$(tail -n 1 "$B_DIR/triple-fault.txt" | sed 's/.*l2_shutdown: ([^)]*) *//')
+		tf=$(l2sd_state "$B_DIR/triple-fault.txt")
 		progress "$B_STEP" "  -> the guest triple-faulted; its CPU state: $tf"
 	fi
 	servers_stop

@@ -681,7 +681,7 @@ run_one() { # ROUND CONFIG STEP
 	ev "exit $R_RC"
 	cp /proc/vmstat "$TMPD/vmstat.after"
 	if l2sd_take "$R_DIR/triple-fault.txt"; then
-		tf=$(tail -n 1 "$R_DIR/triple-fault.txt" | sed 's/.*l2_shutdown: ([^)]*) *//')
+		tf=$(l2sd_state "$R_DIR/triple-fault.txt")
 		ev "triple fault: $tf"
 	fi
 	local dm

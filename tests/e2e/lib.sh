@@ -96,8 +96,8 @@ check_value() { # NAME KEY EXPECTED
 report_guest_death() {
 	local name=$1 rc=$2 dump=$3 note=$4 state out
 	if [ "${L2SD_OK:-0}" = 1 ] && l2sd_take "$OUT/$name.triple-fault"; then
-		state=$(tail -n 1 "$OUT/$name.triple-fault" | sed 's/.*l2_shutdown: ([^)]*)//')
-		echo "NOTE $name: the guest triple-faulted; its CPU state:$state" | tee -a "$note"
+		state=$(l2sd_state "$OUT/$name.triple-fault")
+		echo "NOTE $name: the guest triple-faulted; its CPU state: $state" | tee -a "$note"
 		if [ -s "$dump" ]; then
 			out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$state" 2>&1)
 			printf '%s\n' "$out" >>"$OUT/$name.crash-dump-check"

@@ -22,6 +22,8 @@
 #                           from a second script while the first has it
 #   l2sd_take FILE          move what was recorded since the last call into
 #                           FILE (one line per triple fault); 0 if any
+#   l2sd_state FILE         the last state in such a FILE, as key=value
+#                           words (what crash-dump-check.py reads)
 #   l2sd_off                remove it
 # The probe uses a trace instance of its own, so other tracing (the bench's
 # counting kprobes with tracing off) is not disturbed; it fires only on a
@@ -98,6 +100,10 @@ l2sd_take() { # FILE
 	: >"$L2SD_INST/trace"
 	[ -n "$lines" ] || return 1
 	printf '%s\n' "$lines" >>"$1"
+}
+
+l2sd_state() { # FILE
+	tail -n 1 "$1" | sed 's/.*l2_shutdown: ([^)]*) *//'
 }
 
 l2sd_off() {

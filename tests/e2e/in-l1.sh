@@ -71,7 +71,7 @@ boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	echo "$name: $MONITOR exited $rc after $(($(date +%s) - start))s"
 	local note=$OUT/guest-deaths
 	[ "$name" = triple-fault ] && note=/dev/null
-	report_guest_death "$name" "$rc" "$dump" "$note"
+	report_guest_death "$name" "$dump" "$note"
 }
 
 # The test bed's own crash (docs/STRICT-CRASH.md, Session 4): the guest's
@@ -163,7 +163,7 @@ triple_fault_case() {
 # that RIP is mapped by the tables its CR3 names. What makes a hang
 # diagnosable, as the triple-fault case does for a triple fault.
 stuck_case() {
-	local n=stuck dump=/tmp/e2e-stuck.ram.img rc=0 pid i where
+	local n=stuck dump=/tmp/e2e-stuck.ram.img rc=0 pid i
 	rm -f "$dump" "$OUT/$n.crash-dump-check"
 	"${monitor[@]}" --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$CMDLINE vmmtest=spin" \
 		--cpus 1 --memory 512M --crash-dump "$dump" </dev/null >"$OUT/$n.console" 2>"$OUT/$n.stderr" &
@@ -178,11 +178,7 @@ stuck_case() {
 	wait "$pid" || rc=$?
 	echo "$rc" >"$OUT/$n.status"
 	echo "$n: $MONITOR exited $rc after ${i}s and SIGTERM"
-	where=$(sed -n 's/^vmm: vCPU 0 was at: //p' "$OUT/$n.stderr")
-	if [ -n "$where" ] && [ -s "$dump" ]; then
-		python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$where" >"$OUT/$n.crash-dump-check" 2>&1
-	fi
-	rm -f "$dump"
+	report_guest_death "$n" "$dump" /dev/null
 	run_check "$n: spin marker" check_marker "$n" VMM-GUEST-SPIN
 	run_check "$n: exit status 4 (stopped by a signal)" check_status "$n" 4
 	run_check "$n: vmm says where the vCPU was" check_stderr "$n" "vmm: vCPU 0 was at: "

@@ -85,34 +85,34 @@ check_value() { # NAME KEY EXPECTED
 	[ "$v" = "$3" ] || { why "$1" "$2='$v', expected '$3'"; return 1; }
 }
 
-# report_guest_death NAME STATUS DUMP NOTE-FILE: what a guest that died
-# left, for a run that gave vmm --crash-dump DUMP (and, in the test bed,
-# placed tests/testbed/l2-shutdown-probe.sh). A triple fault: the CPU
-# state that the probe read from the VMCB before KVM reset the vCPU. A
-# hang stopped at the timeout (STATUS 124): where vmm says each vCPU was.
-# Either way, the page walk of that state redone in the guest's RAM
+# report_guest_death NAME DUMP NOTE-FILE: what a guest that died left, for
+# a run that gave vmm --crash-dump DUMP (and, in the test bed, placed
+# tests/testbed/l2-shutdown-probe.sh). A triple fault: the CPU state that
+# the probe read from the VMCB before KVM reset the vCPU. A guest stopped
+# by a signal (a hang at the timeout): where vmm says each vCPU was. Either
+# way, the page walk of that state redone in the guest's RAM
 # (crash-dump-check.py) goes to $OUT/NAME.crash-dump-check. Notes are
 # appended to NOTE-FILE and printed; the dump is removed.
 report_guest_death() {
-	local name=$1 rc=$2 dump=$3 note=$4 state out
+	local name=$1 dump=$2 note=$3 state
 	if [ "${L2SD_OK:-0}" = 1 ] && l2sd_take "$OUT/$name.triple-fault"; then
 		state=$(l2sd_state "$OUT/$name.triple-fault")
 		echo "NOTE $name: the guest triple-faulted; its CPU state: $state" | tee -a "$note"
-		if [ -s "$dump" ]; then
-			out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "$state" 2>&1)
-			printf '%s\n' "$out" >>"$OUT/$name.crash-dump-check"
-			printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$note"
-		fi
+		dump_walk "$name" "$dump" "$state" "$note"
 	fi
-	if [ "$rc" = 124 ]; then
-		grep '^vmm: vCPU [0-9]* was at: ' "$OUT/$name.stderr" 2>/dev/null |
-			while IFS= read -r state; do
-				echo "NOTE $name: the guest hung; ${state#vmm: }" | tee -a "$note"
-				[ -s "$dump" ] || continue
-				out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$dump" "${state#*was at: }" 2>&1)
-				printf '%s\n' "$out" >>"$OUT/$name.crash-dump-check"
-				printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$note"
-			done
-	fi
+	grep '^vmm: vCPU [0-9]* was at: ' "$OUT/$name.stderr" 2>/dev/null |
+		while IFS= read -r state; do
+			echo "NOTE $name: the guest was stopped; ${state#vmm: }" | tee -a "$note"
+			dump_walk "$name" "$dump" "${state#*was at: }" "$note"
+		done
 	rm -f "$dump"
+}
+
+# dump_walk NAME DUMP STATE NOTE-FILE: crash-dump-check.py on one state.
+dump_walk() {
+	local out
+	[ -s "$2" ] || return 0
+	out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "$2" "$3" 2>&1)
+	printf '%s\n' "$out" >>"$OUT/$1.crash-dump-check"
+	printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$4"
 }

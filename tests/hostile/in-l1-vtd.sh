@@ -61,7 +61,7 @@ boot() {
 		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" || rc=$?
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: ${bin##*/} exited $rc after $(($(date +%s) - start))s"
-	report_guest_death "$name" "$rc" "$dump" "$OUT/guest-deaths"
+	report_guest_death "$name" "$dump" "$OUT/guest-deaths"
 }
 
 # The first "KEY": N of the --stats JSON (the iotlb totals come first).

@@ -184,6 +184,13 @@ stuck_case() {
 	run_check "$n: vmm says where the vCPU was" check_stderr "$n" "vmm: vCPU 0 was at: "
 	run_check "$n: crash dump written" check_stderr "$n" "guest RAM written to $dump"
 	run_check "$n: the dump's tables map that RIP" check_crash_dump "$n"
+	run_check "$n: the dump check finds the kernel's slide and names RIP" check_dump_symbols "$n"
+}
+
+check_dump_symbols() { # NAME: crash-dump-check.py --kallsyms agreed with the dump's IDT
+	local f=$OUT/$1.crash-dump-check
+	grep -q '^symbols: .*slid by' "$f" && grep -q '^rip is ' "$f" ||
+		{ cat "$f" 2>/dev/null; echo "no symbols from L1's kallsyms for the guest's RIP"; return 1; }
 }
 
 check_not_testbed_walk() { # NAME: an int3 with an empty IDT is no failed walk

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Read a triple-faulted guest's page tables out of its RAM.
 
-    crash-dump-check.py DUMP 'cr3=0x... cr4=0x... rip=0x... ...'
+    crash-dump-check.py [--kallsyms FILE] DUMP 'cr3=0x... cr4=0x... rip=0x... ...'
 
 DUMP is vmm's --crash-dump image (file offset = guest physical address);
 the second argument is the CPU state that tests/testbed/l2-shutdown-probe.sh
-read at the fault (only cr3, cr4 and the addresses are used).
+read at the fault, or that vmm printed when a signal stopped it ("was at");
+only cr3, cr4 and the addresses are used.
 
 The question it answers: were the page tables in guest memory intact when
 the CPU gave up? It walks RIP, RSP, the IDT base and CR2 through the tables
@@ -17,7 +18,16 @@ process's table, so the most common kernel half among the tables found is
 the reference. If the tables in memory translate those addresses, the
 CPU's own walk went wrong (the test bed); if they do not, memory was
 changed, and the bytes that differ are printed to show what wrote them.
+
+With --kallsyms (the L1 kernel's /proc/kallsyms: in the test bed, L1 runs
+the guest's own kernel build), RIP and the kernel text addresses found on
+the top of the stack are also named, which says what a hung guest was
+doing. KASLR moves the guest kernel, so the slide is taken from the IDT's
+#DE and #PF gates in the dump; when the two disagree, the symbols belong
+to another build and nothing is named.
 """
+import bisect
+import mmap
 import collections
 import struct
 import sys
@@ -26,10 +36,26 @@ PAGE = 4096
 ADDR = 0x000FFFFFFFFFF000
 
 
+def read_kallsyms(path):
+    """Core kernel text symbols (modules load elsewhere in every kernel)."""
+    syms = []
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in 'tT':
+                syms.append((int(parts[0], 16), parts[2]))
+    syms.sort()
+    return syms
+
+
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    kallsyms = None
+    if len(args) == 4 and args[0] == '--kallsyms':
+        kallsyms, args = args[1], args[2:]
+    if len(args) != 2:
         sys.exit(__doc__)
-    path, state_text = sys.argv[1], sys.argv[2]
+    path, state_text = args
     st = {}
     for kv in state_text.split():
         if '=' in kv:
@@ -41,7 +67,9 @@ def main():
     for k in ('cr3', 'cr4'):
         if k not in st:
             sys.exit('crash-dump-check: the CPU state has no %s' % k)
-    img = open(path, 'rb').read()
+    # The dump is sparse and as large as guest RAM: map it, do not read it.
+    with open(path, 'rb') as f:
+        img = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     size = len(img)
     levels = 5 if st['cr4'] & (1 << 12) else 4
 
@@ -64,20 +92,31 @@ def main():
                 steps.append('not present')
                 return steps, False
             if lvl in (2, 3) and e & 0x80:
-                return steps, True
+                span = 1 << (12 + 9 * (lvl - 1))
+                return steps, (e & ADDR & ~(span - 1)) | (va & (span - 1))
             table = e & ADDR
             if table >= size:
                 steps.append('next table 0x%x is outside RAM (0x%x bytes)' % (table, size))
                 return steps, False
-        return steps, True
+        return steps, table | (va & (PAGE - 1))
+
+    def read_va(va, n):
+        """n bytes at virtual address va (within one page), or None."""
+        _, pa = walk(va)
+        if pa is False or pa + n > size:
+            return None
+        return img[pa:pa + n]
 
     print('dump: %s, %d MiB of guest physical address space; %d-level paging; CR3 0x%x'
           % (path, size >> 20, levels, st['cr3']))
     for name in ('rip', 'rsp', 'idt_base', 'cr2'):
         if name in st:
             steps, ok = walk(st[name])
-            print('%-8s 0x%016x: %s -> %s' % (name, st[name], 'mapped' if ok else 'NOT mapped',
+            print('%-8s 0x%016x: %s -> %s' % (name, st[name],
+                                              'NOT mapped' if ok is False else 'mapped',
                                               ' '.join(steps)))
+    if kallsyms:
+        name_addresses(st, read_va, kallsyms)
 
     # Top-level tables: pages whose present entries all point at page
     # tables inside RAM, with some kernel entries (Linux's have several).
@@ -133,6 +172,71 @@ def main():
         chunk = img[off:off + 16]
         print('  %08x  %s  %s' % (off, chunk.hex(' '),
                                  ''.join(chr(c) if 32 <= c < 127 else '.' for c in chunk)))
+
+
+def name_addresses(st, read_va, kallsyms):
+    """Print RIP and the stack's kernel text addresses as symbol+offset."""
+    try:
+        syms = read_kallsyms(kallsyms)
+    except OSError as e:
+        print('symbols: cannot read %s: %s' % (kallsyms, e))
+        return
+    if syms and not any(a for a, _ in syms):
+        print('symbols: %s shows no addresses (kptr_restrict)' % kallsyms)
+        return
+    where = {n: a for a, n in syms}
+    if 'idt_base' not in st or not syms or '_stext' not in where or '_etext' not in where:
+        print('symbols: no IDT base in the state, or no kernel text in %s' % kallsyms)
+        return
+
+    def gate(vec):
+        g = read_va(st['idt_base'] + 16 * vec, 16)
+        if g is None:
+            return None
+        lo, _, mid, hi = struct.unpack_from('<HHxxHI', g)  # offset 0-15, selector, 16-31, 32-63
+        return lo | mid << 16 | hi << 32
+
+    slides = set()
+    for vec, sym in ((0, 'asm_exc_divide_error'), (14, 'asm_exc_page_fault')):
+        h = gate(vec)
+        if h is None or sym not in where:
+            print('symbols: the IDT gate for %s cannot be read' % sym)
+            return
+        slides.add(h - where[sym])
+    if len(slides) != 1:
+        print('symbols: %s is not the guest kernel\'s build (the IDT gates disagree)' % kallsyms)
+        return
+    slide = slides.pop()
+    addrs = [a + slide for a, _ in syms]
+    lo, hi = where['_stext'] + slide, where['_etext'] + slide
+
+    def name(va):
+        i = bisect.bisect_right(addrs, va) - 1
+        return '%s+0x%x' % (syms[i][1], va - addrs[i]) if i >= 0 else '?'
+
+    print('symbols: %s, the guest kernel slid by %+#x' % (kallsyms, slide))
+    if 'rip' in st:
+        rip = st['rip']
+        if lo <= rip < hi:
+            print('rip is %s' % name(rip))
+        elif st.get('cpl') == 3:
+            print('rip is in user space (CPL 3)')
+        else:
+            print('rip is outside kernel text (a module, or not code)')
+    if 'rsp' not in st:
+        return
+    # Return addresses are what a scan of the stack finds in kernel text;
+    # some are stale, so this is a hint, not a backtrace.
+    found = []
+    for off in range(0, 512, 8):
+        q = read_va(st['rsp'] + off, 8)
+        if q is None:
+            break
+        v = struct.unpack('<Q', q)[0]
+        if lo <= v < hi:
+            found.append('rsp+0x%x %s' % (off, name(v)))
+    print('stack (kernel text addresses in the top 512 bytes): %s'
+          % ('; '.join(found) if found else 'none'))
 
 
 if __name__ == '__main__':

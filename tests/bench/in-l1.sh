@@ -219,7 +219,8 @@ monitor_cmd() { # CONFIG DIR
 		local net="tap=$L1_TAP"
 		[ "$mode" = plain ] || net="$net,iommu=on"
 		MON=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
-			--cpus "$CPUS" --memory "${MEM_MIB}M" --net "$net" --stats "$dir/stats.json")
+			--cpus "$CPUS" --memory "${MEM_MIB}M" --net "$net" --stats "$dir/stats.json"
+			--crash-dump "$FIFO_DIR/ram.img")
 		if [ "$mode" = cm ]; then
 			MON+=(--iommu caching-mode=on)
 		fi
@@ -328,7 +329,8 @@ kill_monitor() { # REASON
 	snap kill "${B_TEST:--}" "$1"
 	progress "$B_STEP" "  !! $B_NAME: $1; stopping the monitor"
 	kill -TERM "$B_PID" 2>/dev/null
-	(sleep 10 && kill -KILL "$B_PID" 2>/dev/null) &
+	# vmm writes its --crash-dump after SIGTERM: seconds, in the test bed.
+	(sleep 30 && kill -KILL "$B_PID" 2>/dev/null) &
 	B_KILLER=$!
 }
 
@@ -454,6 +456,29 @@ watchdog() {
 	fi
 }
 
+# guest_was_at TRIPLE-FAULT-STATE: where a guest that did not end by
+# itself was. vmm, stopped by SIGTERM, prints each vCPU's registers ("was
+# at") and writes its --crash-dump; after a triple fault the probe has the
+# registers. crash-dump-check.py walks them through the guest's page tables
+# in the dump and names RIP and the stack's kernel addresses (L1 runs the
+# guest's kernel build, so L1's kallsyms serve). The full output goes to
+# crash-dump-check, a summary to WAS; the dump is removed.
+guest_was_at() {
+	local dump=$FIFO_DIR/ram.img st
+	WAS=''
+	if [ -s "$dump" ]; then
+		{
+			[ -n "$1" ] && printf '%s\n' "$1"
+			sed -n 's/^vmm: vCPU [0-9]* was at: //p' "$B_DIR/stderr"
+		} | while IFS= read -r st; do
+			python3 "$ROOT/tests/testbed/crash-dump-check.py" --kallsyms /proc/kallsyms "$dump" "$st" 2>&1
+		done >"$B_DIR/crash-dump-check"
+		WAS=$(sed -n 's/^rip is //p; s/^stack (kernel text addresses in the top 512 bytes): /stack: /p' \
+			"$B_DIR/crash-dump-check" | head -n 2 | paste -sd ';' | sed 's/;/; /')
+	fi
+	rm -f "$dump"
+}
+
 boot_one() { # CONFIG REP BASE_STEP
 	local cfg=$1 rep=$2 fifo cfd line buf rc status t
 	B_DIR=$OUT/$cfg-$rep B_NAME="$cfg rep $rep/$REPS" B_BASE=$3 B_STEP=$(($3 + 1))
@@ -532,6 +557,8 @@ boot_one() { # CONFIG REP BASE_STEP
 		tf=$(l2sd_state "$B_DIR/triple-fault.txt")
 		progress "$B_STEP" "  -> the guest triple-faulted; its CPU state: $tf"
 	fi
+	guest_was_at "$tf"
+	[ -n "$WAS" ] && progress "$B_STEP" "  -> the guest was at $WAS"
 	servers_stop
 	# Every step of this boot gets a line, so the count stays whole.
 	[ -n "$B_INIT" ] || progress "$B_STEP" "  -> no init marker (monitor exit status $status)"
@@ -554,6 +581,7 @@ boot_one() { # CONFIG REP BASE_STEP
 		echo "killed=$B_KILLED"
 		echo "wall_s=$(secs_between "$B_T0" "${EPOCHREALTIME/./}")"
 		echo "triple_fault=$tf"
+		echo "guest_was_at=$WAS"
 	} >"$B_DIR/boot.txt"
 }
 

@@ -120,6 +120,7 @@ for my $cfg (@configs) {
 			boot_to_init_s => num($b->{boot_s}), guest_uptime_at_init_s => num($b->{guest_uptime_s}),
 			network => $b->{net} || undef, tests_done => ($b->{done} // 0) eq '1' ? JSON::PP::true : JSON::PP::false,
 			killed => $b->{killed} || undef, wall_s => num($b->{wall_s}),
+			guest_was_at => $b->{guest_was_at} || undef,
 			rss_beyond_guest_ram_kib => @rss ? max(@rss) : undef,
 		};
 		if ($stats) {
@@ -538,12 +539,14 @@ if (@bad) {
 		my @parts = map { sprintf('%s: %s%s', $tlabel{$_->{test}} // $_->{test}, $_->{status},
 			defined $_->{reason} ? " ($_->{reason})" : '') } grep { $_->{status} ne 'not_run' } @rs;
 		my @nr = grep { $_->{status} eq 'not_run' } @rs;
+		my $b = (grep { $_->{config} eq $rs[0]{config} && $_->{rep} == $rs[0]{rep} } @boots)[0];
 		if (@nr) {
-			my $b = (grep { $_->{config} eq $rs[0]{config} && $_->{rep} == $rs[0]{rep} } @boots)[0];
 			my $why = $nr[0]{reason} // ($b && $b->{killed} ? $b->{killed} : 'the boot ended before them');
 			push @parts, join(', ', map { $tlabel{$_->{test}} // $_->{test} } @nr) . ": not run ($why)";
 		}
 		push @md, sprintf('- %s, rep %d: %s', L($rs[0]{config}), $rs[0]{rep}, join('; ', @parts));
+		push @md, "  - the guest was at $b->{guest_was_at} (crash-dump-check, in this boot's folder)"
+			if $b && $b->{guest_was_at};
 	}
 }
 if ($mb) {

@@ -1,8 +1,8 @@
 /*
- * boot.h - everything needed to enter a Linux bzImage at its 64-bit entry:
- * the guest physical memory layout, bzImage parsing and loading, the zero
- * page (boot_params) with its e820 map, the identity page tables and GDT,
- * and the ACPI tables.
+ * boot.h - everything needed to enter a Linux kernel at its 64-bit entry:
+ * the guest physical memory layout, parsing and loading of a bzImage or an
+ * uncompressed ELF vmlinux, the zero page (boot_params) with its e820 map,
+ * the identity page tables and GDT, and the ACPI tables.
  *
  * Every builder here is pure: it takes a guest_mem view (or a buffer) and
  * plain parameters, writes guest memory through bounds-checked helpers and
@@ -30,7 +30,8 @@
  *   0x00020000  kernel command line (up to BOOT_CMDLINE_MAX bytes)
  *   0x0009FC00-0x000FFFFF  reserved in e820 (EBDA, VGA, BIOS area)
  *   0x000E0000  ACPI tables (RSDP first, found by the BIOS-area scan too)
- *   0x00100000  protected-mode kernel
+ *   0x00100000  protected-mode kernel (bzImage); an ELF vmlinux goes where
+ *               its program headers say, at or above this address
  *   RAM above BOOT_LOW_RAM_END is placed from 4 GiB up; the gap is MMIO
  *   (PCI MMIO window 0xC0000000, PCI ECAM 0xFB000000, IOAPIC 0xFEC00000,
  *   VT-d 0xFED90000, LAPIC 0xFEE00000).
@@ -95,12 +96,110 @@ int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char 
 /* Copy the protected-mode part to BOOT_KERNEL_GPA; -ENOMEM if init_size does not fit. */
 int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const char **why);
 
+/* --- ELF vmlinux ------------------------------------------------------------ */
+
+/*
+ * The uncompressed kernel, as the build leaves it (or as a bzImage carries
+ * it, compressed): an x86-64 ET_EXEC whose PT_LOAD segments are placed at
+ * their physical addresses (p_paddr) and entered at e_entry, which the
+ * linker script makes physical too (ENTRY(phys_startup_64)). Booting it
+ * skips the in-guest decompressor, and with it KASLR: the decompressor is
+ * what picks a random base.
+ */
+#define VMLINUX_MAX_PHDRS 32    /* a Linux vmlinux has 5; more is not a kernel */
+
+/*
+ * A vmlinux has no setup header to declare its limits, so these are the
+ * values Linux's own header declares (arch/x86/boot/header.S, 6.1), which
+ * its bzImage would give: initrd_addr_max 0x7fffffff; cmdline_size
+ * COMMAND_LINE_SIZE - 1 = 2047 (arch/x86/include/asm/setup.h: 2048, and
+ * head64.c copy_bootdata copies exactly that many bytes from cmd_line_ptr,
+ * so a longer line would be cut); kernel_alignment 2 MiB, the least x86-64
+ * allows (asm/boot.h MIN_KERNEL_ALIGN) and Debian's CONFIG_PHYSICAL_ALIGN.
+ * The VMM holds itself to the first two, and writes all three into the
+ * header it makes for the kernel (boot_params_build).
+ */
+#define VMLINUX_INITRD_ADDR_MAX 0x7fffffffU
+#define VMLINUX_CMDLINE_SIZE    2047U
+#define VMLINUX_KERNEL_ALIGN    0x200000U
+
+struct vmlinux_segment {
+	uint64_t offset;        /* file offset of the segment's bytes */
+	uint64_t paddr;         /* guest physical address it is loaded at */
+	uint64_t filesz;        /* bytes copied from the file, <= memsz */
+	uint64_t memsz;         /* bytes it occupies; the rest after filesz is zeroed */
+};
+
+struct vmlinux {
+	const uint8_t *image;   /* the whole file, owned by the caller */
+	size_t image_len;
+	uint64_t entry;         /* e_entry: GPA of startup_64 */
+	uint64_t start;         /* lowest byte any segment occupies */
+	uint64_t end;           /* one past the highest: the initrd goes at or above */
+	unsigned nsegs;         /* PT_LOADs with p_memsz > 0, in file order */
+	struct vmlinux_segment seg[VMLINUX_MAX_PHDRS];
+};
+
+/*
+ * Validate an ELF vmlinux held in memory: ELF64, little endian, EM_X86_64,
+ * ET_EXEC, e_phentsize == sizeof(Elf64_Phdr), 1..VMLINUX_MAX_PHDRS program
+ * headers inside the file, at least one non-empty PT_LOAD; each PT_LOAD with
+ * p_filesz <= p_memsz, its bytes inside the file, its memory inside
+ * [BOOT_KERNEL_GPA, BOOT_LOW_RAM_END) (so nothing lands on the zero page,
+ * page tables, command line or ACPI tables below 1 MiB) and overlapping no
+ * other; e_entry inside the file-backed part of an executable PT_LOAD.
+ * -ENOEXEC (with *why) otherwise; *vl is written only on success.
+ */
+int vmlinux_parse(const void *image, size_t len, struct vmlinux *vl, const char **why);
+
+/*
+ * Copy each segment's p_filesz bytes to its p_paddr and zero the rest of
+ * its p_memsz. -ENOMEM (with *why, nothing written) unless [start, end)
+ * lies in one guest RAM region: the kernel takes _text.._end as contiguous.
+ */
+int vmlinux_load(const struct guest_mem *gm, const struct vmlinux *vl, const char **why);
+
+/* --- the kernel, whichever kind: what the initrd, zero page and vCPU need -- */
+
+enum boot_kernel_kind {
+	BOOT_KERNEL_NONE = 0,   /* a zeroed struct: not made by boot_kernel_from_*() */
+	BOOT_KERNEL_BZIMAGE,
+	BOOT_KERNEL_VMLINUX,
+};
+
+/*
+ * Made only by boot_kernel_from_*(). Every user checks (boot_kernel_check,
+ * -EINVAL if broken): kind is BZIMAGE or VMLINUX; entry and end lie in
+ * [BOOT_KERNEL_GPA, BOOT_LOW_RAM_END] (end > BOOT_KERNEL_GPA); a bzImage's
+ * bz.image reaches past the setup header's jump byte (0x201), which
+ * boot_params_build reads to size the header.
+ */
+struct boot_kernel {
+	enum boot_kernel_kind kind;
+	uint64_t entry;           /* GPA of the 64-bit entry: the boot vCPU's RIP */
+	uint64_t end;             /* first GPA past what the kernel occupies before it reads e820 */
+	uint32_t initrd_addr_max; /* last byte the initrd may occupy */
+	uint32_t cmdline_size;    /* longest command line the kernel takes, without the NUL */
+	struct bzimage bz;        /* BZIMAGE only: its setup header goes into the zero page */
+};
+
+/*
+ * Describe a parsed kernel. -EINVAL (with *why) when bz or vl did not come
+ * from a successful bzimage_parse / vmlinux_parse.
+ */
+int boot_kernel_from_bzimage(struct boot_kernel *k, const struct bzimage *bz, const char **why);
+int boot_kernel_from_vmlinux(struct boot_kernel *k, const struct vmlinux *vl, const char **why);
+
+/* 0 when k keeps the invariants above, else -EINVAL with *why. */
+int boot_kernel_check(const struct boot_kernel *k, const char **why);
+
 /*
  * Place the initrd page-aligned at the highest address that is below both
- * BOOT_LOW_RAM_END and initrd_addr_max and above the kernel's init_size.
- * *gpa receives where it went. -ENOMEM (with *why) when it does not fit.
+ * BOOT_LOW_RAM_END and k->initrd_addr_max and at or above k->end, in the
+ * region that holds BOOT_KERNEL_GPA. *gpa receives where it went. -ENOMEM
+ * (with *why) when it does not fit.
  */
-int initrd_load(const struct guest_mem *gm, const struct bzimage *bz,
+int initrd_load(const struct guest_mem *gm, const struct boot_kernel *k,
 		const void *initrd, size_t len, uint64_t *gpa, const char **why);
 
 /* --- boot_params and e820 ------------------------------------------------ */
@@ -129,12 +228,15 @@ struct boot_args {
 };
 
 /*
- * Write the zero page at BOOT_PARAMS_GPA (setup header copied from the
- * image, type_of_loader 0xff, cmd_line_ptr, ramdisk, acpi_rsdp_addr, e820)
- * and the command line at BOOT_CMDLINE_GPA. -E2BIG (with *why) when the
- * command line is longer than the kernel accepts.
+ * Write the zero page at BOOT_PARAMS_GPA and the command line at
+ * BOOT_CMDLINE_GPA. The setup header is the bzImage's own, copied; an ELF
+ * vmlinux has none, so a minimal one is written in its place (what the
+ * kernel proper reads: boot_params.c says which fields and why). Then
+ * type_of_loader 0xff, cmd_line_ptr, ramdisk, acpi_rsdp_addr and the e820
+ * map. -E2BIG (with *why) when the command line is longer than
+ * k->cmdline_size; nothing is written on any failure.
  */
-int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
+int boot_params_build(const struct guest_mem *gm, const struct boot_kernel *k,
 		      const struct boot_args *args, const char **why);
 
 /* --- CPU state for the 64-bit entry --------------------------------------- */

@@ -33,20 +33,30 @@ struct zero_page {
 	uint8_t  _pad3[0x1ef - 0x1e9];
 	uint8_t  sentinel;              /* 0x1ef: must stay 0 or the kernel wipes the header */
 	uint8_t  _pad4[ZP_HDR_OFF - 0x1f0];
-	uint8_t  setup_sects;           /* 0x1f1 */
-	uint8_t  _pad5[0x210 - 0x1f2];
+	uint8_t  setup_sects;           /* 0x1f1: the setup header starts here */
+	uint16_t root_flags;            /* 0x1f2 */
+	uint8_t  _pad5[0x1fe - 0x1f4];
+	uint16_t boot_flag;             /* 0x1fe */
+	uint8_t  _pad6[0x202 - 0x200];
+	uint32_t header;                /* 0x202 */
+	uint16_t version;               /* 0x206 */
+	uint8_t  _pad7[0x210 - 0x208];
 	uint8_t  type_of_loader;        /* 0x210 */
 	uint8_t  loadflags;             /* 0x211 */
-	uint8_t  _pad6[0x218 - 0x212];
+	uint8_t  _pad8[0x218 - 0x212];
 	uint32_t ramdisk_image;         /* 0x218 */
 	uint32_t ramdisk_size;          /* 0x21c */
-	uint8_t  _pad7[0x224 - 0x220];
+	uint8_t  _pad9[0x224 - 0x220];
 	uint16_t heap_end_ptr;          /* 0x224 */
-	uint8_t  _pad8[0x228 - 0x226];
+	uint8_t  _pad10[0x228 - 0x226];
 	uint32_t cmd_line_ptr;          /* 0x228 */
-	uint8_t  _pad9[0x2d0 - 0x22c];
+	uint32_t initrd_addr_max;       /* 0x22c */
+	uint32_t kernel_alignment;      /* 0x230 */
+	uint8_t  _pad11[0x238 - 0x234];
+	uint32_t cmdline_size;          /* 0x238 */
+	uint8_t  _pad12[0x2d0 - 0x23c];
 	struct e820_entry e820_table[ZP_E820_MAX]; /* 0x2d0 */
-	uint8_t  _pad10[ZP_SIZE - 0x2d0 - ZP_E820_MAX * 20];
+	uint8_t  _pad13[ZP_SIZE - 0x2d0 - ZP_E820_MAX * 20];
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct e820_entry) == 20, "e820 entries are 20 bytes");
@@ -58,16 +68,28 @@ _Static_assert(offsetof(struct zero_page, ext_cmd_line_ptr) == 0x0c8, "ext_cmd_l
 _Static_assert(offsetof(struct zero_page, e820_entries) == 0x1e8, "e820_entries");
 _Static_assert(offsetof(struct zero_page, sentinel) == 0x1ef, "sentinel");
 _Static_assert(offsetof(struct zero_page, setup_sects) == 0x1f1, "setup header");
+_Static_assert(offsetof(struct zero_page, root_flags) == 0x1f2, "root_flags");
+_Static_assert(offsetof(struct zero_page, boot_flag) == 0x1fe, "boot_flag");
+_Static_assert(offsetof(struct zero_page, header) == 0x202, "header");
+_Static_assert(offsetof(struct zero_page, version) == 0x206, "version");
 _Static_assert(offsetof(struct zero_page, type_of_loader) == 0x210, "type_of_loader");
 _Static_assert(offsetof(struct zero_page, loadflags) == 0x211, "loadflags");
 _Static_assert(offsetof(struct zero_page, ramdisk_image) == 0x218, "ramdisk_image");
 _Static_assert(offsetof(struct zero_page, ramdisk_size) == 0x21c, "ramdisk_size");
 _Static_assert(offsetof(struct zero_page, heap_end_ptr) == 0x224, "heap_end_ptr");
 _Static_assert(offsetof(struct zero_page, cmd_line_ptr) == 0x228, "cmd_line_ptr");
+_Static_assert(offsetof(struct zero_page, initrd_addr_max) == 0x22c, "initrd_addr_max");
+_Static_assert(offsetof(struct zero_page, kernel_alignment) == 0x230, "kernel_alignment");
+_Static_assert(offsetof(struct zero_page, cmdline_size) == 0x238, "cmdline_size");
 _Static_assert(offsetof(struct zero_page, e820_table) == 0x2d0, "e820_table");
 
 #define LOADER_UNDEFINED 0xff   /* type_of_loader for a loader without an assigned id */
+#define LOADED_HIGH      0x01
 #define CAN_USE_HEAP     0x80
+#define HDR_BOOT_FLAG    0xAA55
+#define HDR_MAGIC        0x53726448u  /* "HdrS" read little-endian */
+#define HDR_VERSION      0x020f       /* 2.15: what Linux 6.1's header.S declares */
+#define HDR_ROOT_RDONLY  1
 /* boot.rst's suggested heap end (0xfe00 = 0x10000 - 0x200), for setup code we never run. */
 #define HEAP_END_PTR     0xfe00
 
@@ -103,35 +125,81 @@ int e820_build(const struct guest_mem *gm, struct e820_entry *tab, unsigned max)
 	return (int)n;
 }
 
-int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
-		      const struct boot_args *args, const char **why)
+/* The bzImage's own setup header, as the file has it. */
+static void copy_bzimage_header(struct zero_page *zp, const struct bzimage *bz)
 {
-	struct zero_page zp;
-	uint8_t *raw = (uint8_t *)&zp;
-
-	memset(&zp, 0, sizeof(zp));
-
-	*why = NULL;
-	if (bz->image == NULL || bz->image_len <= ZP_HDR_JUMP_OFF) {
-		*why = "bzImage was not parsed by bzimage_parse";
-		return -EINVAL;
-	}
-
 	/*
 	 * The header runs from 0x1f1 to 0x202 + the jump offset at 0x201. Clip
 	 * it to the file and to the end of the header area in the zero page so
 	 * a hostile offset can neither read past the image nor reach the e820
-	 * table.
+	 * table. boot_kernel_check made sure the image reaches 0x201.
 	 */
+	uint8_t *raw = (uint8_t *)zp;
 	size_t hdr_end = 0x202 + (size_t)bz->image[ZP_HDR_JUMP_OFF];
 	if (hdr_end > bz->image_len)
 		hdr_end = bz->image_len;
 	if (hdr_end > offsetof(struct zero_page, e820_table))
 		hdr_end = offsetof(struct zero_page, e820_table);
 	memcpy(raw + ZP_HDR_OFF, bz->image + ZP_HDR_OFF, hdr_end - ZP_HDR_OFF);
+	/* For the real-mode setup code, which is never run here: boot.rst asks for it. */
+	zp->loadflags |= CAN_USE_HEAP;
+	zp->heap_end_ptr = HEAP_END_PTR;
+}
+
+/*
+ * A setup header for an ELF vmlinux, which has none. Entered at
+ * startup_64, the kernel proper (Linux 6.1) reads these fields of hdr:
+ *   version         head64.c x86_64_start_reservations: 0 means boot_params
+ *                   was not copied yet, and it is copied a second time;
+ *   type_of_loader  setup.c early_reserve_initrd / reserve_initrd ignore
+ *                   the ramdisk when it is 0; setup_arch: bootloader_type
+ *                   (set by boot_params_build for both kinds);
+ *   cmd_line_ptr, ramdisk_image/size  head64.c copy_bootdata, setup.c
+ *                   get_ramdisk_image/size (also set for both kinds);
+ *   root_flags      setup.c setup_arch: 0 clears MS_RDONLY, so root would
+ *                   be mounted read-write without "rw"; header.S has
+ *                   ROOT_RDONLY, so 1 makes ELF and bzImage boots alike;
+ *   loadflags       only KASLR_FLAG (asm/setup.h kaslr_enabled), which
+ *                   the decompressor sets; clear, so memory randomization
+ *                   stays off like the kernel base. LOADED_HIGH is set
+ *                   only because it is true (nothing reads it);
+ *   hardware_subarch, setup_data, root_dev, vid_mode, ext_loader_*: zero
+ *                   is a plain PC, no setup_data list, root from root=, no
+ *                   video mode to restore, no extended loader id.
+ * boot_flag, "HdrS", kernel_alignment, cmdline_size and initrd_addr_max
+ * are read by no code on this path, but describe the kernel the way its
+ * own header would, e.g. to a reader of /sys/kernel/boot_params/data.
+ */
+static void make_vmlinux_header(struct zero_page *zp, const struct boot_kernel *k)
+{
+	zp->root_flags = HDR_ROOT_RDONLY;
+	zp->boot_flag = HDR_BOOT_FLAG;
+	zp->header = HDR_MAGIC;
+	zp->version = HDR_VERSION;
+	zp->loadflags = LOADED_HIGH;
+	zp->initrd_addr_max = k->initrd_addr_max;
+	zp->kernel_alignment = VMLINUX_KERNEL_ALIGN;
+	zp->cmdline_size = k->cmdline_size;
+}
+
+int boot_params_build(const struct guest_mem *gm, const struct boot_kernel *k,
+		      const struct boot_args *args, const char **why)
+{
+	struct zero_page zp;
+
+	memset(&zp, 0, sizeof(zp));
+
+	*why = NULL;
+	int err = boot_kernel_check(k, why);
+	if (err)
+		return err;
+	if (k->kind == BOOT_KERNEL_BZIMAGE)
+		copy_bzimage_header(&zp, &k->bz);
+	else
+		make_vmlinux_header(&zp, k);
 
 	const char *cmdline = args->cmdline ? args->cmdline : "";
-	size_t limit = bz->cmdline_size;
+	size_t limit = k->cmdline_size;
 	if (limit > BOOT_CMDLINE_MAX - 1)
 		limit = BOOT_CMDLINE_MAX - 1;
 	size_t cmdlen = strnlen(cmdline, limit + 1);
@@ -159,8 +227,6 @@ int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
 	}
 
 	zp.type_of_loader = LOADER_UNDEFINED;
-	zp.loadflags |= CAN_USE_HEAP;
-	zp.heap_end_ptr = HEAP_END_PTR;
 	zp.cmd_line_ptr = (uint32_t)BOOT_CMDLINE_GPA;
 	zp.ext_cmd_line_ptr = (uint32_t)(BOOT_CMDLINE_GPA >> 32);
 	if (args->initrd_gpa != 0) {
@@ -177,7 +243,7 @@ int boot_params_build(const struct guest_mem *gm, const struct bzimage *bz,
 	memcpy(zp.e820_table, map, (size_t)n * sizeof(map[0]));
 	zp.sentinel = 0;
 
-	int err = guest_mem_write(gm, BOOT_CMDLINE_GPA, cmdline, cmdlen);
+	err = guest_mem_write(gm, BOOT_CMDLINE_GPA, cmdline, cmdlen);
 	if (err == 0)
 		err = guest_mem_write(gm, BOOT_CMDLINE_GPA + cmdlen, "", 1);
 	if (err == 0)

@@ -1,6 +1,7 @@
 /*
  * bzimage.c - validate a Linux bzImage, copy its protected-mode part to
- * BOOT_KERNEL_GPA and place the initrd (Documentation/arch/x86/boot.rst).
+ * BOOT_KERNEL_GPA and describe it as a boot_kernel
+ * (Documentation/arch/x86/boot.rst).
  *
  * The image is an untrusted file. Every header field is read through the
  * rd*() helpers below, and only after bzimage_parse() has checked that the
@@ -52,7 +53,8 @@ _Static_assert(HDR_INIT_SIZE + 4 <= BZ_MIN_LEN, "init_size beyond BZ_MIN_LEN");
 #define BZ_LOADED_HIGH     0x01
 #define BZ_XLF_KERNEL_64   0x0001
 #define BZ_SECTOR          512u
-#define BZ_PAGE            0x1000ull
+/* boot.rst, 64-bit boot protocol: startup_64 is 0x200 into the protected-mode kernel. */
+#define BZ_ENTRY_64        0x200u
 
 static uint64_t rd_le(const uint8_t *p, unsigned n)
 {
@@ -116,8 +118,7 @@ int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char 
 		return -ENOEXEC;
 	}
 	if (rd16(img, HDR_BOOT_FLAG) != BZ_BOOT_FLAG || rd32(img, HDR_MAGIC) != BZ_MAGIC) {
-		*why = "not a Linux bzImage (no 0xAA55 boot flag or \"HdrS\" header); "
-		       "pass the compressed bzImage (vmlinuz), not vmlinux";
+		*why = "not a Linux bzImage (no 0xAA55 boot flag or \"HdrS\" header)";
 		return -ENOEXEC;
 	}
 	uint16_t version = rd16(img, HDR_VERSION);
@@ -193,43 +194,22 @@ int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const cha
 	return guest_mem_write(gm, BOOT_KERNEL_GPA, bz->image + bz->setup_len, bz->pm_len);
 }
 
-int initrd_load(const struct guest_mem *gm, const struct bzimage *bz,
-		const void *initrd, size_t len, uint64_t *gpa, const char **why)
+int boot_kernel_from_bzimage(struct boot_kernel *k, const struct bzimage *bz, const char **why)
 {
 	*why = NULL;
-	uint64_t kend = kernel_end(bz);
-	if (kend == 0) {
+	uint64_t end = kernel_end(bz);
+	if (end == 0 || bz->setup_len > bz->image_len ||
+	    bz->image_len - bz->setup_len != bz->pm_len) {
 		*why = "bzImage was not parsed by bzimage_parse";
 		return -EINVAL;
 	}
-	if (initrd == NULL || len == 0) {
-		*why = "initrd is empty";
-		return -EINVAL;
-	}
-	/* The initrd shares the kernel's region: the highest usable low RAM. */
-	const struct guest_region *r = guest_mem_region(gm, BOOT_KERNEL_GPA);
-	if (r == NULL) {
-		*why = "guest memory too small for this kernel";
-		return -ENOMEM;
-	}
-	/* initrd_addr_max is the last byte the initrd may occupy. */
-	uint64_t top = r->gpa + r->size;
-	if (top > BOOT_LOW_RAM_END)
-		top = BOOT_LOW_RAM_END;
-	if (top > (uint64_t)bz->initrd_addr_max + 1)
-		top = (uint64_t)bz->initrd_addr_max + 1;
-
-	if ((uint64_t)len > top || ((top - len) & ~(BZ_PAGE - 1)) < kend) {
-		*why = "initrd does not fit in guest memory between the kernel and "
-		       "the kernel's initrd address limit; use a smaller initrd or more memory";
-		return -ENOMEM;
-	}
-	uint64_t addr = (top - len) & ~(BZ_PAGE - 1);
-	int err = guest_mem_write(gm, addr, initrd, len);
-	if (err) {
-		*why = "initrd does not fit in guest memory";
-		return -ENOMEM;
-	}
-	*gpa = addr;
+	*k = (struct boot_kernel){
+		.kind = BOOT_KERNEL_BZIMAGE,
+		.entry = BOOT_KERNEL_GPA + BZ_ENTRY_64,
+		.end = end,
+		.initrd_addr_max = bz->initrd_addr_max,
+		.cmdline_size = bz->cmdline_size,
+		.bz = *bz,
+	};
 	return 0;
 }

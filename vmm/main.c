@@ -13,11 +13,11 @@
 #include "vm.h"
 
 static const char usage[] =
-	"usage: vmm run --kernel BZIMAGE [options]\n"
+	"usage: vmm run --kernel KERNEL [options]\n"
 	"       vmm run --config FILE [options]\n"
 	"\n"
 	"options:\n"
-	"  --kernel FILE      Linux bzImage (64-bit boot protocol)\n"
+	"  --kernel FILE      Linux bzImage (64-bit boot protocol) or x86-64 ELF vmlinux\n"
 	"  --initrd FILE      initial ramdisk\n"
 	"  --cmdline STR      kernel command line (default: \"" CONFIG_DEFAULT_CMDLINE "\")\n"
 	"  --cpus N           vCPUs, 1-64 (default 1)\n"

@@ -118,7 +118,7 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 
 	struct kvm_regs r = {
 		.rflags = 2,
-		.rip = BOOT_KERNEL_GPA + 0x200, /* startup_64 */
+		.rip = v->vm->entry_gpa,        /* startup_64, of the bzImage or the vmlinux */
 		.rsi = BOOT_PARAMS_GPA,
 	};
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)

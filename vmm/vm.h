@@ -98,6 +98,7 @@ struct vm {
 	 * vCPUs are joined and the nets are gone.
 	 */
 	struct vtd *vtd;
+	uint64_t entry_gpa;       /* the kernel's 64-bit entry (vm_load): vCPU 0's RIP */
 	struct kvm_cpuid2 *cpuid; /* what KVM supports; patched per vCPU */
 	const struct vmm_config *cfg;
 	unsigned ncpus;
@@ -120,7 +121,13 @@ struct vm_images {
 	size_t kernel_len;
 	uint8_t *initrd;          /* NULL: none */
 	size_t initrd_len;
-	struct bzimage bz;        /* parsed header of kernel */
+	/*
+	 * kernel is a bzImage or an ELF vmlinux, told apart by the ELF magic;
+	 * vl is the parsed vmlinux (boot.kind VMLINUX only), boot what the
+	 * rest of the boot needs from either (it holds the parsed bzImage).
+	 */
+	struct vmlinux vl;
+	struct boot_kernel boot;
 };
 
 int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *err,

@@ -1,11 +1,13 @@
 /*
- * vm_boot.c - read the kernel and initrd files and lay out guest memory for
- * the 64-bit Linux entry. The files are read here (the edge); parsing and
- * placement are the pure builders of boot/.
+ * vm_boot.c - read the kernel (a bzImage or an ELF vmlinux) and initrd
+ * files and lay out guest memory for the 64-bit Linux entry. The files are
+ * read here (the edge); parsing and placement are the pure builders of
+ * boot/.
  */
 #include "vm.h"
 #include "errmsg.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -63,15 +65,42 @@ static int read_file(const char *what, const char *path, uint8_t **data, size_t 
 	return 0;
 }
 
+/*
+ * A kernel file is an ELF vmlinux when it starts with the ELF magic, and
+ * otherwise taken for a bzImage (which starts with a boot sector). Each
+ * parser then says what is wrong with it as that kind.
+ */
+static int parse_kernel(struct vm_images *img, const char *path, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	const char *as;
+	int e;
+	if (img->kernel_len >= SELFMAG && memcmp(img->kernel, ELFMAG, SELFMAG) == 0) {
+		as = "as an ELF vmlinux";
+		e = vmlinux_parse(img->kernel, img->kernel_len, &img->vl, &why);
+		if (e == 0)
+			e = boot_kernel_from_vmlinux(&img->boot, &img->vl, &why);
+	} else {
+		as = "as a bzImage";
+		struct bzimage bz;
+		e = bzimage_parse(img->kernel, img->kernel_len, &bz, &why);
+		if (e == 0)
+			e = boot_kernel_from_bzimage(&img->boot, &bz, &why);
+	}
+	if (e < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
+			      "kernel %s is neither a bzImage nor an x86-64 ELF vmlinux that vmm can boot "
+			      "(%s: %s)", path, as, why);
+	return 0;
+}
+
 int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *err,
 		   size_t errlen)
 {
-	const char *why = NULL;
 	memset(img, 0, sizeof(*img));
 	int rc = read_file("kernel", cfg->kernel, &img->kernel, &img->kernel_len, err, errlen);
-	if (rc == 0 && bzimage_parse(img->kernel, img->kernel_len, &img->bz, &why) < 0)
-		rc = errmsg(err, errlen, VMM_EXIT_USAGE, "kernel %s is not a usable bzImage: %s",
-			  cfg->kernel, why);
+	if (rc == 0)
+		rc = parse_kernel(img, cfg->kernel, err, errlen);
 	if (rc == 0 && cfg->initrd)
 		rc = read_file("initrd", cfg->initrd, &img->initrd, &img->initrd_len, err, errlen);
 	if (rc)
@@ -92,11 +121,13 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	const char *why = NULL;
 	struct boot_args args = { .cmdline = cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE };
 
-	if (bzimage_load(&vm->mem, &img->bz, &why) < 0)
+	int e = img->boot.kind == BOOT_KERNEL_VMLINUX ? vmlinux_load(&vm->mem, &img->vl, &why)
+						       : bzimage_load(&vm->mem, &img->boot.bz, &why);
+	if (e < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
 			    why);
 	if (img->initrd) {
-		if (initrd_load(&vm->mem, &img->bz, img->initrd, img->initrd_len, &args.initrd_gpa,
+		if (initrd_load(&vm->mem, &img->boot, img->initrd, img->initrd_len, &args.initrd_gpa,
 				&why) < 0)
 			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
 				    cfg->initrd, why);
@@ -108,11 +139,11 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 		/* The DMAR describes the VT-d that vm_create made for iommu=on nets. */
 		.iommu = vm->vtd != NULL,
 	};
-	int e = acpi_build(&vm->mem, &acpi, &args.rsdp_gpa);
+	e = acpi_build(&vm->mem, &acpi, &args.rsdp_gpa);
 	if (e < 0)
 		return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot build ACPI tables: %s",
 			    strerror(-e));
-	if (boot_params_build(&vm->mem, &img->bz, &args, &why) < 0)
+	if (boot_params_build(&vm->mem, &img->boot, &args, &why) < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot build boot parameters: %s", why);
 	e = boot_setup_page_tables(&vm->mem);
 	if (e == 0)
@@ -120,5 +151,6 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	if (e < 0)
 		return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot write the entry page tables or reset vector: %s",
 			    strerror(-e));
+	vm->entry_gpa = img->boot.entry;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * fuzz_bzimage.c - the bzImage and initrd loader and the zero page builder
- * (boot/bzimage.c, boot/boot_params.c) on fuzzed images.
+ * (boot/bzimage.c, boot/boot_kernel.c, boot/boot_params.c) on fuzzed
+ * images.
  *
  * Input: a flags byte (bit 0 load an initrd, bit 1 build boot_params),
  * a 16-bit length and that many command line bytes, a 16-bit length and
@@ -11,6 +12,8 @@
  *     header really says what a bootable 64-bit bzImage must (boot flag,
  *     "HdrS", protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64, setup and
  *     syssize within the file) and the fields are the header's;
+ *   - boot_kernel_from_bzimage describes every parsed image: entry at
+ *     1 MiB + 0x200, the header's limits, an end inside low RAM;
  *   - bzimage_load and initrd_load return 0 or -errno with a reason; on
  *     success the kernel is at 1 MiB and the initrd page-aligned above it,
  *     below 3 GiB and initrd_addr_max, byte for byte;
@@ -32,8 +35,6 @@
 #define B_GPA  (4ull << 30)
 #define B_SIZE 0x10000ull
 #define ZP     BOOT_PARAMS_GPA
-
-struct piece { uint64_t gpa; const uint8_t *p; size_t len; };
 
 static uint64_t rd(const uint8_t *img, size_t off, unsigned n)
 {
@@ -100,32 +101,6 @@ static void check_zero_page(struct fuzz_ram *r, const struct bzimage *bz, uint64
 	}
 }
 
-/* Every touched page holds exactly what the pieces put there (the zero page aside). */
-static void check_ram(struct fuzz_ram *r, const struct piece *pc, unsigned n, bool zp)
-{
-	static unsigned char vec[A_SIZE / FUZZ_PAGE];
-	static uint8_t page[FUZZ_PAGE];
-	for (unsigned i = 0; i < r->n; i++) {
-		fuzz_ram_residency(r, i, vec);
-		for (uint64_t pg = 0; pg < r->size[i] / FUZZ_PAGE; pg++) {
-			uint64_t gpa = r->gpa[i] + pg * FUZZ_PAGE;
-			if (!(vec[pg] & 1) || (zp && gpa == ZP))
-				continue;
-			memset(page, 0, sizeof(page));
-			for (unsigned k = 0; k < n; k++) {
-				uint64_t lo = pc[k].gpa > gpa ? pc[k].gpa : gpa;
-				uint64_t end = pc[k].gpa + pc[k].len;
-				uint64_t hi = end < gpa + FUZZ_PAGE ? end : gpa + FUZZ_PAGE;
-				if (lo < hi)
-					memcpy(page + (lo - gpa), pc[k].p + (lo - pc[k].gpa), hi - lo);
-			}
-			FUZZ_CHECK(memcmp(page, r->host[i] + pg * FUZZ_PAGE, FUZZ_PAGE) == 0,
-				   "guest page %#llx holds bytes no loader step put there",
-				   (unsigned long long)gpa);
-		}
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz_ram ram;
@@ -147,33 +122,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *initrd = in.p;
 	in.p += rlen, in.n -= rlen;
 
-	struct piece pc[3];
+	struct fuzz_piece pc[3];
 	unsigned npc = 0;
 	struct bzimage bz;
 	const char *why = "unset";
 	int ret = bzimage_parse(in.p, in.n, &bz, &why);
 	FUZZ_CHECK(ret == 0 ? why == NULL : ret == -ENOEXEC && why && *why, "parse: %d", ret);
 	if (ret < 0) {
-		check_ram(&ram, pc, 0, false);
+		fuzz_ram_check_pieces(&ram, pc, 0, UINT64_MAX);
 		return 0;
 	}
 	check_parsed(in.p, in.n, &bz);
+	struct boot_kernel k;
+	ret = boot_kernel_from_bzimage(&k, &bz, &why);
+	FUZZ_CHECK(ret == 0 && why == NULL && k.kind == BOOT_KERNEL_BZIMAGE &&
+			   k.entry == BOOT_KERNEL_GPA + 0x200 && k.end > BOOT_KERNEL_GPA &&
+			   k.end <= BOOT_LOW_RAM_END && k.initrd_addr_max == bz.initrd_addr_max &&
+			   k.cmdline_size == bz.cmdline_size, "boot_kernel_from_bzimage: %d", ret);
 	ret = bzimage_load(&ram.gm, &bz, &why);
 	FUZZ_CHECK(ret == 0 ? why == NULL : ret == -ENOMEM && why && *why, "load: %d", ret);
 	if (ret == 0)
-		pc[npc++] = (struct piece){ BOOT_KERNEL_GPA, bz.image + bz.setup_len, bz.pm_len };
+		pc[npc++] = (struct fuzz_piece){ BOOT_KERNEL_GPA, bz.image + bz.setup_len, bz.pm_len };
 	uint64_t rd_gpa = 0, rd_len = 0;
 	if (ret == 0 && (f & 1)) {
-		ret = initrd_load(&ram.gm, &bz, initrd, rlen, &rd_gpa, &why);
+		ret = initrd_load(&ram.gm, &k, initrd, rlen, &rd_gpa, &why);
 		FUZZ_CHECK(ret == 0 ? why == NULL : (ret == -ENOMEM || ret == -EINVAL) && why && *why,
 			   "initrd: %d", ret);
 		uint64_t top = (uint64_t)bz.initrd_addr_max + 1 < A_SIZE ? bz.initrd_addr_max + 1ull
 									 : A_SIZE;
 		if (ret == 0) {
 			FUZZ_CHECK(rd_gpa % FUZZ_PAGE == 0 && rd_gpa >= BOOT_KERNEL_GPA + bz.pm_len &&
-					   rd_gpa + rlen <= top, "initrd at %#llx+%#zx",
+					   rd_gpa >= k.end && rd_gpa + rlen <= top, "initrd at %#llx+%#zx",
 				   (unsigned long long)rd_gpa, rlen);
-			pc[npc++] = (struct piece){ rd_gpa, initrd, rlen };
+			pc[npc++] = (struct fuzz_piece){ rd_gpa, initrd, rlen };
 			rd_len = rlen;
 		}
 	}
@@ -182,15 +163,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct boot_args args = { .cmdline = cmdline, .initrd_gpa = rd_gpa,
 					  .initrd_size = rd_len, .rsdp_gpa = BOOT_ACPI_GPA };
 		size_t n = strlen(cmdline), limit = bz.cmdline_size < 0xffff ? bz.cmdline_size : 0xffff;
-		ret = boot_params_build(&ram.gm, &bz, &args, &why);
+		ret = boot_params_build(&ram.gm, &k, &args, &why);
 		FUZZ_CHECK(ret == 0 ? why == NULL && n <= limit : ret == -E2BIG && n > limit && why,
 			   "boot_params: %d, command line %zu of %zu", ret, n, limit);
 		if (ret == 0) {
-			pc[npc++] = (struct piece){ BOOT_CMDLINE_GPA, (const uint8_t *)cmdline, n + 1 };
+			pc[npc++] = (struct fuzz_piece){ BOOT_CMDLINE_GPA, (const uint8_t *)cmdline, n + 1 };
 			check_zero_page(&ram, &bz, rd_gpa, rd_len);
 			zp = true;
 		}
 	}
-	check_ram(&ram, pc, npc, zp);
+	fuzz_ram_check_pieces(&ram, pc, npc, zp ? ZP : UINT64_MAX);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "../../vmm/guest_mem.h"
@@ -145,6 +146,47 @@ static inline void fuzz_ram_reset(struct fuzz_ram *r)
 static inline uint8_t *fuzz_ram_ptr(struct fuzz_ram *r, uint64_t gpa, uint64_t len)
 {
 	return guest_mem_ptr(&r->gm, gpa, len);
+}
+
+/* One write a harness expects in guest RAM: len bytes from p at gpa. */
+struct fuzz_piece {
+	uint64_t gpa;
+	const uint8_t *p;
+	size_t len;
+};
+
+/*
+ * Every page of r touched since the last reset holds exactly what the
+ * pieces put there (later pieces over earlier ones) and zeroes elsewhere;
+ * the page at skip (UINT64_MAX: none) is left for the harness to check.
+ * Traps on the first page that differs.
+ */
+static inline void fuzz_ram_check_pieces(struct fuzz_ram *r, const struct fuzz_piece *pc,
+					 unsigned n, uint64_t skip)
+{
+	uint8_t page[FUZZ_PAGE];
+	for (unsigned i = 0; i < r->n; i++) {
+		unsigned char *vec = malloc(r->size[i] / FUZZ_PAGE);
+		FUZZ_CHECK(vec != NULL, "malloc");
+		fuzz_ram_residency(r, i, vec);
+		for (uint64_t pg = 0; pg < r->size[i] / FUZZ_PAGE; pg++) {
+			uint64_t gpa = r->gpa[i] + pg * FUZZ_PAGE;
+			if (!(vec[pg] & 1) || gpa == skip)
+				continue;
+			memset(page, 0, sizeof(page));
+			for (unsigned k = 0; k < n; k++) {
+				uint64_t lo = pc[k].gpa > gpa ? pc[k].gpa : gpa;
+				uint64_t end = pc[k].gpa + pc[k].len;
+				uint64_t hi = end < gpa + FUZZ_PAGE ? end : gpa + FUZZ_PAGE;
+				if (lo < hi)
+					memcpy(page + (lo - gpa), pc[k].p + (lo - pc[k].gpa), hi - lo);
+			}
+			FUZZ_CHECK(memcmp(page, r->host[i] + pg * FUZZ_PAGE, FUZZ_PAGE) == 0,
+				   "guest page %#llx holds bytes no loader step put there",
+				   (unsigned long long)gpa);
+		}
+		free(vec);
+	}
 }
 
 /* True when the host range [p, p + len) lies inside one region's mapping. */

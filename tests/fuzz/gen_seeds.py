@@ -10,7 +10,8 @@ Each harness reads its input as a script of little-endian integers (see
 the comment at the top of tests/fuzz/fuzz_<target>.c); the encoders below
 mirror those readers. A seed is meant to reach deep states the mutator
 would take long to find on its own: a valid 4-level table setup, a queue
-with a wait descriptor, a bzImage header that parses, a full config file.
+with a wait descriptor, a bzImage header that parses, an ELF vmlinux that
+loads, a full config file.
 """
 import os
 import struct
@@ -369,6 +370,52 @@ def seeds_bzimage():
           bz_input(3, b'quiet', b'\x1f\x8b' * 64, bzimage(jump=0xff, setup_sects=0, pm_len=1024)))
 
 
+# --- fuzz_vmlinux ------------------------------------------------------------
+# As fuzz_bzimage: flags (bit 0 initrd, bit 1 boot_params), u16 + command
+# line, u16 + initrd, then the ELF file.
+
+PT_LOAD, PT_NOTE = 1, 4
+PF_X, PF_W, PF_R = 1, 2, 4
+
+
+def vmlinux(segs, entry, extra_phdrs=()):
+    """segs: (flags, paddr, file bytes, memsz); data follows the headers."""
+    phdrs = [(PT_LOAD, fl, pa, data, memsz) for fl, pa, data, memsz in segs]
+    phdrs += [(t, 0, pa, data, len(data)) for t, pa, data in extra_phdrs]
+    off = 64 + 56 * len(phdrs)
+    body, table = b'', b''
+    for t, fl, pa, data, memsz in phdrs:
+        table += (u32(t) + u32(fl) + u64(off + len(body)) + u64(0xffffffff80000000 + pa)
+                  + u64(pa) + u64(len(data)) + u64(memsz) + u64(0x200000))
+        body += data
+    ehdr = (b'\x7fELF' + bytes([2, 1, 1]) + bytes(9)       # ELF64, LSB, EV_CURRENT
+            + u16(2) + u16(62) + u32(1)                    # ET_EXEC, EM_X86_64
+            + u64(entry) + u64(64) + u64(0) + u32(0)       # entry, phoff, shoff, flags
+            + u16(64) + u16(56) + u16(len(phdrs)) + u16(64) + u16(0) + u16(0))
+    return ehdr + table + body
+
+
+def seeds_vmlinux():
+    text = bytes((i * 7 + 3) & 0xff for i in range(0x800))
+    data = bytes(((i * 13 + 1) & 0xff) | 1 for i in range(0x400))
+    # Text at 2 MiB, data with bss at 4 MiB, a note: like a real vmlinux, small.
+    kernel = vmlinux([(PF_R | PF_X, 0x200000, text, len(text)),
+                      (PF_R | PF_W, 0x400000, data, 0x3000)],
+                     0x200000, [(PT_NOTE, 0x200100, text[0x100:0x120])])
+    write('fuzz_vmlinux', 'two-segments-with-initrd',
+          bz_input(3, b'console=ttyS0 reboot=k panic=-1', b'INITRD' * 100, kernel))
+    write('fuzz_vmlinux', 'long-cmdline-no-initrd', bz_input(2, b'x' * 2048, b'', kernel))
+    # Four segments as Linux lays them out (text, data, percpu, init+bss),
+    # the last ending near the top of the 8 MiB the harness has.
+    write('fuzz_vmlinux', 'four-segments-tight',
+          bz_input(3, b'quiet', b'\x1f\x8b' * 64,
+                   vmlinux([(PF_R | PF_X, 0x100000, text, 0x1000),
+                            (PF_R | PF_W, 0x300000, data, 0x1000),
+                            (PF_R | PF_W, 0x301000, data[:0x100], 0x800),
+                            (PF_R | PF_W | PF_X, 0x302000, text[:0x200], 0x4fd000)],
+                           0x100010)))
+
+
 # --- fuzz_config -------------------------------------------------------------
 # mode (0 arguments, 1 config file, 2 pieces), u16 + config file, then
 # NUL-separated strings.
@@ -409,4 +456,5 @@ if __name__ == '__main__':
     seeds_bridge()
     seeds_pci()
     seeds_bzimage()
+    seeds_vmlinux()
     seeds_config()

@@ -7,7 +7,10 @@
 #   $TESTBED/cache/<pkg>.deb       downloaded package (kept as a cache)
 #   $TESTBED/kernel/               dpkg -x of it
 #   $TESTBED/vmlinuz               symlink to kernel/boot/vmlinuz-<kver>
-#   $TESTBED/kernel.env            KVER=, VMLINUZ=, MODDIR= (sourceable)
+#   $TESTBED/vmlinux               symlink to kernel/vmlinux-<kver>: the ELF
+#                                  kernel inside that vmlinuz (extract-vmlinux.sh),
+#                                  which vmm boots without the guest decompressing it
+#   $TESTBED/kernel.env            KVER=, VMLINUZ=, VMLINUX=, MODDIR= (sourceable)
 # Idempotent: nothing is downloaded or unpacked when already done.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=common.sh
@@ -72,11 +75,15 @@ moddir=$KDIR/lib/modules/$kver
 [ -d "$moddir/kernel" ] || die "no modules at $moddir in $deb"
 
 ln -sfn "kernel/boot/vmlinuz-$kver" "$TESTBED/vmlinuz"
+"$(dirname "$0")/extract-vmlinux.sh" "$vmlinuz" "$KDIR/vmlinux-$kver"
+ln -sfn "kernel/vmlinux-$kver" "$TESTBED/vmlinux"
 cat >"$TESTBED/kernel.env.tmp" <<EOT
 KVER=$kver
 VMLINUZ=$vmlinuz
+VMLINUX=$KDIR/vmlinux-$kver
 MODDIR=$moddir
 EOT
 mv "$TESTBED/kernel.env.tmp" "$TESTBED/kernel.env"
 echo "vmlinuz: $vmlinuz"
+echo "vmlinux: $KDIR/vmlinux-$kver"
 echo "modules: $moddir"

@@ -1,4 +1,8 @@
-/* test_boot_params.c - e820_build and the zero page, checked byte by byte at bootparam.h offsets. */
+/*
+ * test_boot_params.c - e820_build and the zero page, checked byte by byte
+ * at bootparam.h offsets, for a bzImage's copied header and the one made
+ * for an ELF vmlinux.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +60,15 @@ static void parse(struct bzimage *bz)
 {
 	const char *why = NULL;
 	assert_int_equal(bzimage_parse(image, sizeof(image), bz, &why), 0);
+}
+
+/* The boot_kernel bz describes; a static, valid until the next call. */
+static const struct boot_kernel *kernel_of(const struct bzimage *bz)
+{
+	static struct boot_kernel k;
+	const char *why = NULL;
+	assert_int_equal(boot_kernel_from_bzimage(&k, bz, &why), 0);
+	return &k;
 }
 
 /* Sorted, non-overlapping, non-empty: what the kernel's e820 sanitizer wants. */
@@ -177,7 +190,7 @@ static void test_zero_page_fields(void **state)
 		.cmdline = cmd, .initrd_gpa = 0x3000000, .initrd_size = 0x12345, .rsdp_gpa = 0xE0000,
 	};
 	const char *why = "unset";
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	assert_null(why);
 
 	const uint8_t *zp = ram + BOOT_PARAMS_GPA;
@@ -234,7 +247,7 @@ static void test_no_initrd_no_cmdline(void **state)
 	parse(&bz);
 	struct boot_args args = { 0 };
 	const char *why;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	const uint8_t *zp = ram + BOOT_PARAMS_GPA;
 	assert_int_equal(get32(zp, 0x218), 0);
 	assert_int_equal(get32(zp, 0x21c), 0);
@@ -253,14 +266,14 @@ static void test_cmdline_too_long(void **state)
 	parse(&bz);
 	struct boot_args args = { .cmdline = "0123456789abcdefX" };   /* 17 > 16 */
 	const char *why = NULL;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), -E2BIG);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), -E2BIG);
 	assert_string_equal(why, "kernel command line too long");
 	/* Rejected before anything was written. */
 	assert_int_equal(ram[BOOT_PARAMS_GPA + 0x210], 0xCC);
 	assert_int_equal(ram[BOOT_CMDLINE_GPA], 0xCC);
 
 	args.cmdline = "0123456789abcdef";                          /* exactly 16 fits */
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	assert_string_equal((const char *)ram + BOOT_CMDLINE_GPA, args.cmdline);
 
 	/* Beyond BOOT_CMDLINE_MAX even if the kernel claims to take more. */
@@ -271,9 +284,9 @@ static void test_cmdline_too_long(void **state)
 	memset(huge, 'a', BOOT_CMDLINE_MAX);
 	huge[BOOT_CMDLINE_MAX] = 0;
 	args.cmdline = huge;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), -E2BIG);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), -E2BIG);
 	huge[BOOT_CMDLINE_MAX - 1] = 0;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	free(huge);
 }
 
@@ -289,7 +302,7 @@ static void test_header_copy_bounded(void **state)
 	parse(&bz);
 	struct boot_args args = { .cmdline = "x" };
 	const char *why;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	const uint8_t *zp = ram + BOOT_PARAMS_GPA;
 	assert_int_equal(zp[0x2cf], 0x77);      /* copied as far as the e820 table ... */
 	assert_int_equal(zp[0x1e8], 3);         /* ... which is intact */
@@ -301,14 +314,21 @@ static void test_header_copy_bounded(void **state)
 	uint8_t *copy = malloc(short_len);
 	assert_non_null(copy);
 	memcpy(copy, image, short_len);
-	bz.image = copy;
-	bz.image_len = short_len;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	struct boot_kernel k = *kernel_of(&bz);
+	k.bz.image = copy;
+	k.bz.image_len = short_len;
+	assert_int_equal(boot_params_build(&gm, &k, &args, &why), 0);
 	assert_int_equal(zp[0x22c], 0);        /* initrd_addr_max was beyond the buffer */
 	assert_int_equal(zp[0x210], 0xff);
+	/* Too short to hold even the jump byte: refused, not read. */
+	k.bz.image_len = 0x201;
+	why = NULL;
+	assert_int_equal(boot_params_build(&gm, &k, &args, &why), -EINVAL);
+	assert_non_null(why);
 	free(copy);
 
-	struct bzimage blank = { 0 };
+	struct boot_kernel blank = { 0 };
+	why = NULL;
 	assert_int_equal(boot_params_build(&gm, &blank, &args, &why), -EINVAL);
 	assert_non_null(why);
 }
@@ -324,7 +344,7 @@ static void test_bad_layout_or_initrd(void **state)
 	/* Too little RAM for the fixed low layout. */
 	struct guest_mem small = { 0 };
 	assert_int_equal(guest_mem_add(&small, 0, 0x10000, ram), 0);
-	assert_true(boot_params_build(&small, &bz, &args, &why) < 0);
+	assert_true(boot_params_build(&small, kernel_of(&bz), &args, &why) < 0);
 	assert_non_null(why);
 	/* An initrd outside guest RAM. */
 	struct guest_mem gm = { 0 };
@@ -332,7 +352,7 @@ static void test_bad_layout_or_initrd(void **state)
 	args.initrd_gpa = RAM_SIZE - 4096;
 	args.initrd_size = 8192;
 	why = NULL;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), -EINVAL);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), -EINVAL);
 	assert_non_null(why);
 }
 
@@ -355,7 +375,7 @@ static void test_zero_page_high_memory(void **state)
 		.cmdline = "x", .initrd_gpa = 4 * GiB + 0x5000, .initrd_size = 0x100000,
 	};
 	const char *why;
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, kernel_of(&bz), &args, &why), 0);
 	const uint8_t *zp = low + BOOT_PARAMS_GPA;
 	assert_int_equal(get32(zp, 0x218), 0x5000);
 	assert_int_equal(get32(zp, 0x0c0), 1);
@@ -368,6 +388,97 @@ static void test_zero_page_high_memory(void **state)
 	assert_int_equal(get32(zp, 0x2d0 + 3 * 20 + 16), E820_RAM);
 	munmap(low, 3 * GiB);
 	munmap(high, 1 * GiB);
+}
+
+/*
+ * An ELF kernel as boot_kernel_from_vmlinux makes it. The vmlinux is
+ * written by hand (vmlinux_parse has its own tests): one segment at 16 MiB.
+ */
+static const struct boot_kernel *elf_kernel(void)
+{
+	static uint8_t file[64];
+	static struct vmlinux vl = {
+		.image = file, .image_len = sizeof(file), .entry = 16 * MiB,
+		.start = 16 * MiB, .end = 20 * MiB, .nsegs = 1,
+		.seg = { { .offset = 0, .paddr = 16 * MiB, .filesz = 64, .memsz = 4 * MiB } },
+	};
+	static struct boot_kernel k;
+	const char *why = NULL;
+	assert_int_equal(boot_kernel_from_vmlinux(&k, &vl, &why), 0);
+	return &k;
+}
+
+/* The setup header made for an ELF vmlinux: what Linux 6.1 reads, as its header.S has it. */
+static void test_zero_page_vmlinux(void **state)
+{
+	(void)state;
+	struct guest_mem gm = { 0 };
+	assert_int_equal(guest_mem_add(&gm, 0, RAM_SIZE, ram), 0);
+	struct boot_args args = {
+		.cmdline = "console=ttyS0", .initrd_gpa = 0x3000000, .initrd_size = 0x4321,
+		.rsdp_gpa = 0xE0000,
+	};
+	const char *why = "unset";
+	assert_int_equal(boot_params_build(&gm, elf_kernel(), &args, &why), 0);
+	assert_null(why);
+
+	const uint8_t *zp = ram + BOOT_PARAMS_GPA;
+	assert_int_equal(get16(zp, 0x1f2), 1);              /* root_flags: ROOT_RDONLY */
+	assert_int_equal(get16(zp, 0x1fe), 0xAA55);         /* boot_flag */
+	assert_memory_equal(zp + 0x202, "HdrS", 4);
+	assert_int_equal(get16(zp, 0x206), 0x020f);         /* version: nonzero, 6.1's */
+	assert_int_equal(zp[0x210], 0xff);                  /* type_of_loader */
+	assert_int_equal(zp[0x211], 0x01);                  /* LOADED_HIGH; no KASLR_FLAG, no heap */
+	assert_int_equal(get32(zp, 0x218), 0x3000000);      /* ramdisk_image */
+	assert_int_equal(get32(zp, 0x21c), 0x4321);         /* ramdisk_size */
+	assert_int_equal(get32(zp, 0x228), BOOT_CMDLINE_GPA);
+	assert_int_equal(get32(zp, 0x22c), 0x7fffffff);     /* initrd_addr_max */
+	assert_int_equal(get32(zp, 0x230), 2 * MiB);        /* kernel_alignment */
+	assert_int_equal(get32(zp, 0x238), 2047);           /* cmdline_size */
+	assert_int_equal(get64(zp, 0x070), 0xE0000);
+	assert_int_equal(zp[0x1e8], 3);
+	assert_string_equal((const char *)ram + BOOT_CMDLINE_GPA, "console=ttyS0");
+	/* Every other header byte is zero: hardware_subarch (PC), setup_data, root_dev, ... */
+	for (size_t off = 0x1ef; off < 0x2d0; off++) {
+		bool set = off == 0x1f2 || off == 0x1fe || off == 0x1ff ||
+			   (off >= 0x202 && off < 0x208) || off == 0x210 || off == 0x211 ||
+			   (off >= 0x218 && off < 0x220) || (off >= 0x228 && off < 0x234) ||
+			   (off >= 0x238 && off < 0x23c);
+		if (!set && zp[off] != 0)
+			fail_msg("zero page byte %#zx is %#x", off, zp[off]);
+	}
+	for (size_t off = 0; off < 0x1e8; off++)
+		if (!(off >= 0x70 && off < 0x78) && zp[off] != 0)
+			fail_msg("zero page byte %#zx is %#x", off, zp[off]);
+}
+
+/* COMMAND_LINE_SIZE is 2048 with the NUL: 2047 characters fit, 2048 do not. */
+static void test_cmdline_limit_vmlinux(void **state)
+{
+	(void)state;
+	struct guest_mem gm = { 0 };
+	assert_int_equal(guest_mem_add(&gm, 0, RAM_SIZE, ram), 0);
+	char line[2049];
+	memset(line, 'a', 2048);
+	line[2048] = 0;
+	struct boot_args args = { .cmdline = line };
+	const char *why = NULL;
+	assert_int_equal(boot_params_build(&gm, elf_kernel(), &args, &why), -E2BIG);
+	assert_string_equal(why, "kernel command line too long");
+	assert_int_equal(ram[BOOT_PARAMS_GPA + 0x210], 0xCC);   /* nothing written */
+	line[2047] = 0;
+	assert_int_equal(boot_params_build(&gm, elf_kernel(), &args, &why), 0);
+	assert_int_equal(strlen((const char *)ram + BOOT_CMDLINE_GPA), 2047);
+
+	/* A boot_kernel with broken invariants is refused. */
+	struct boot_kernel k = *elf_kernel();
+	k.end = BOOT_LOW_RAM_END + 1;
+	why = NULL;
+	assert_int_equal(boot_params_build(&gm, &k, &args, &why), -EINVAL);
+	assert_non_null(why);
+	k = *elf_kernel();
+	k.entry = BOOT_KERNEL_GPA - 1;
+	assert_int_equal(boot_params_build(&gm, &k, &args, &why), -EINVAL);
 }
 
 int main(void)
@@ -383,6 +494,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_header_copy_bounded, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_bad_layout_or_initrd, setup_ram, teardown_ram),
 		cmocka_unit_test(test_zero_page_high_memory),
+		cmocka_unit_test_setup_teardown(test_zero_page_vmlinux, setup_ram, teardown_ram),
+		cmocka_unit_test_setup_teardown(test_cmdline_limit_vmlinux, setup_ram, teardown_ram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* test_bzimage.c - bzimage_parse/bzimage_load/initrd_load on synthetic images. */
+/* test_bzimage.c - bzimage_parse/bzimage_load/boot_kernel_from_bzimage/initrd_load on synthetic images. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -248,6 +248,44 @@ static void parse_ok(struct bzimage *bz)
 	assert_int_equal(bzimage_parse(image, T_IMAGE_LEN, bz, &why), 0);
 }
 
+/* The boot_kernel bz describes; a static, valid until the next call. */
+static const struct boot_kernel *kernel_of(const struct bzimage *bz)
+{
+	static struct boot_kernel k;
+	const char *why = "unset";
+	assert_int_equal(boot_kernel_from_bzimage(&k, bz, &why), 0);
+	assert_null(why);
+	return &k;
+}
+
+static void test_boot_kernel_from_bzimage(void **state)
+{
+	(void)state;
+	make_image(image);
+	struct bzimage bz;
+	parse_ok(&bz);
+	const struct boot_kernel *k = kernel_of(&bz);
+	assert_int_equal(k->kind, BOOT_KERNEL_BZIMAGE);
+	assert_int_equal(k->entry, BOOT_KERNEL_GPA + 0x200);   /* startup_64 */
+	assert_int_equal(k->end, T_KERNEL_END);
+	assert_int_equal(k->initrd_addr_max, 0x7fffffff);
+	assert_int_equal(k->cmdline_size, 2047);
+	assert_ptr_equal(k->bz.image, bz.image);
+	assert_int_equal(k->bz.image_len, bz.image_len);
+	assert_int_equal(k->bz.setup_len, bz.setup_len);
+	assert_int_equal(k->bz.pm_len, bz.pm_len);
+
+	/* Anything bzimage_parse did not return is refused. */
+	struct boot_kernel out;
+	const char *why = NULL;
+	struct bzimage blank = { 0 };
+	assert_int_equal(boot_kernel_from_bzimage(&out, &blank, &why), -EINVAL);
+	assert_non_null(why);
+	struct bzimage bad = bz;
+	bad.pm_len--;
+	assert_int_equal(boot_kernel_from_bzimage(&out, &bad, &why), -EINVAL);
+}
+
 static void test_load_places_payload(void **state)
 {
 	(void)state;
@@ -306,7 +344,7 @@ static void test_initrd_placement(void **state)
 
 	uint64_t gpa = 0;
 	const char *why = "unset";
-	assert_int_equal(initrd_load(&gm, &bz, initrd, sizeof(initrd), &gpa, &why), 0);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), initrd, sizeof(initrd), &gpa, &why), 0);
 	assert_null(why);
 	assert_int_equal(gpa & 0xfff, 0);
 	assert_true(gpa + sizeof(initrd) <= 64 * MiB);
@@ -317,7 +355,7 @@ static void test_initrd_placement(void **state)
 	/* initrd_addr_max is the last byte the initrd may use. */
 	put32(image, 0x22c, 32 * MiB - 1);
 	parse_ok(&bz);
-	assert_int_equal(initrd_load(&gm, &bz, initrd, sizeof(initrd), &gpa, &why), 0);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), initrd, sizeof(initrd), &gpa, &why), 0);
 	assert_int_equal(gpa & 0xfff, 0);
 	assert_true(gpa + sizeof(initrd) <= 32 * MiB);
 	assert_true(gpa >= T_KERNEL_END);
@@ -337,20 +375,20 @@ static void test_initrd_rejected(void **state)
 	/* 40 MiB + 24 MiB of kernel footprint: one page too many after alignment. */
 	uint8_t *big = calloc(1, 40 * MiB + 1);
 	assert_non_null(big);
-	assert_int_equal(initrd_load(&gm, &bz, big, 40 * MiB + 1, &gpa, &why), -ENOMEM);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), big, 40 * MiB + 1, &gpa, &why), -ENOMEM);
 	assert_non_null(why);
 	assert_int_equal(gpa, 0x1234);
-	assert_int_equal(initrd_load(&gm, &bz, big, 40 * MiB, &gpa, &why), 0);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), big, 40 * MiB, &gpa, &why), 0);
 	assert_int_equal(gpa, T_KERNEL_END);
 	free(big);
 
 	/* Larger than the whole address limit: no underflow. */
 	put32(image, 0x22c, 0xfff);
 	parse_ok(&bz);
-	assert_int_equal(initrd_load(&gm, &bz, initrd, sizeof(initrd), &gpa, &why), -ENOMEM);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), initrd, sizeof(initrd), &gpa, &why), -ENOMEM);
 
-	assert_int_equal(initrd_load(&gm, &bz, initrd, 0, &gpa, &why), -EINVAL);
-	struct bzimage blank = { 0 };
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), initrd, 0, &gpa, &why), -EINVAL);
+	struct boot_kernel blank = { 0 };
 	assert_int_equal(initrd_load(&gm, &blank, initrd, 16, &gpa, &why), -EINVAL);
 	assert_non_null(why);
 }
@@ -372,7 +410,7 @@ static void test_initrd_below_low_ram_end(void **state)
 	parse_ok(&bz);
 	uint64_t gpa = 0;
 	const char *why;
-	assert_int_equal(initrd_load(&gm, &bz, initrd, sizeof(initrd), &gpa, &why), 0);
+	assert_int_equal(initrd_load(&gm, kernel_of(&bz), initrd, sizeof(initrd), &gpa, &why), 0);
 	assert_true(gpa + sizeof(initrd) <= BOOT_LOW_RAM_END);
 	assert_true(gpa + sizeof(initrd) + 4096 > BOOT_LOW_RAM_END);
 	assert_memory_equal((uint8_t *)big + gpa, initrd, sizeof(initrd));
@@ -447,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_reject_truncated),
 		cmocka_unit_test(test_reject_unusable_placement),
 		cmocka_unit_test(test_parse_never_overreads),
+		cmocka_unit_test(test_boot_kernel_from_bzimage),
 		cmocka_unit_test_setup_teardown(test_load_places_payload, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_load_rejects_small_memory, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_initrd_placement, setup_ram, teardown_ram),

@@ -69,8 +69,10 @@ static void test_no_initrd_clears_ramdisk_fields(void **state)
 	struct bzimage bz;
 	const char *why;
 	assert_int_equal(bzimage_parse(image, sizeof(image), &bz, &why), 0);
+	struct boot_kernel k;
+	assert_int_equal(boot_kernel_from_bzimage(&k, &bz, &why), 0);
 	struct boot_args args = { .cmdline = "console=ttyS0" };
-	assert_int_equal(boot_params_build(&gm, &bz, &args, &why), 0);
+	assert_int_equal(boot_params_build(&gm, &k, &args, &why), 0);
 	assert_int_equal(zp32(ram, 0x218), 0); /* ramdisk_image */
 	assert_int_equal(zp32(ram, 0x21c), 0); /* ramdisk_size */
 	assert_int_equal(zp32(ram, 0x0c0), 0); /* ext_ramdisk_image */

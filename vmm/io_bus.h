@@ -59,4 +59,36 @@ const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t addr);
 bool io_bus_access(struct io_bus *bus, uint64_t addr, uint8_t *data,
 		   unsigned len, bool is_write);
 
+/*
+ * Coalesced writes (KVM_REGISTER_COALESCED_MMIO with .pio for ports):
+ * KVM does not exit for a write inside a registered zone but appends it to
+ * a ring it shares with us (one page, after the vCPU run structure), and
+ * reads in the zone still exit. The VMM registers the PCI address latch
+ * (0xCF8): a config access is "write CF8, read or write CFC", and the
+ * write no longer costs an exit.
+ *
+ * Ordering invariant: every exit handler drains the ring before it
+ * dispatches its own access, so a read of CFC sees every CF8 write the
+ * guest made before it, as on hardware. Several vCPUs may drain at once:
+ * the caller holds one lock around io_bus_drain_coalesced. The ring's
+ * 'first' index moves only after an entry's write was dispatched, so a
+ * caller that sees first == last without the lock knows nothing is
+ * pending (io_bus_coalesced_pending).
+ *
+ * The ring is written by the kernel: an index or length out of bounds ends
+ * the drain (-EIO) instead of being trusted.
+ */
+struct kvm_coalesced_mmio_ring;
+
+bool io_bus_coalesced_pending(const struct kvm_coalesced_mmio_ring *ring);
+
+/*
+ * Dispatch every pending entry, oldest first, as a write on pio (entries
+ * KVM flags pio) or mmio. max is the ring's capacity in entries
+ * (KVM_COALESCED_MMIO_MAX for the page size). Returns the number
+ * dispatched, or -EIO for a corrupt ring (nothing more is consumed).
+ */
+int io_bus_drain_coalesced(struct kvm_coalesced_mmio_ring *ring, unsigned max,
+			   struct io_bus *pio, struct io_bus *mmio);
+
 #endif

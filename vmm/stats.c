@@ -79,12 +79,14 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		"  \"startup_breakdown_us\": { \"create\": %" PRIu64 ", \"load\": %" PRIu64 " },\n"
 		"  \"rss_outside_guest_kib\": %ld,\n"
 		"  \"exits\": { \"io\": %" PRIu64 ", \"mmio\": %" PRIu64 ", \"other\": %" PRIu64 " },\n"
+		"  \"coalesced_writes\": %" PRIu64 ",\n"
 		"  \"unclaimed\": { \"pio\": %" PRIu64 ", \"mmio\": %" PRIu64 " }",
 		vm->exit_status, msg, vm->ncpus, vm->ram_size,
 		first ? (first - vm->stats.start_ns) / 1000 : 0,
 		(vm->stats.created_ns - vm->stats.start_ns) / 1000,
 		(vm->stats.loaded_ns - vm->stats.created_ns) / 1000, rss_outside_guest_kib(vm),
-		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->pio.unclaimed,
+		vm->stats.exit_io, vm->stats.exit_mmio, vm->stats.exit_other, vm->stats.coalesced,
+		vm->pio.unclaimed,
 		vm->mmio.unclaimed);
 	/* Where the exits went: the first thing to look at when boot is slow. */
 	const struct io_bus *buses[2] = { &vm->pio, &vm->mmio };

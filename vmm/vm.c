@@ -280,6 +280,32 @@ int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t err
 	return rc;
 }
 
+/*
+ * Let KVM queue the guest's writes to the PCI address latch (0xCF8)
+ * instead of exiting for each: every config access through CF8/CFC is a
+ * latch write and a data access, and Linux makes tens of thousands at
+ * boot (on an AMD family 0xf CPU, as the test bed's, its GART aperture
+ * search reads every bus, slot and function). Half of those exits go.
+ * Where KVM cannot (no KVM_CAP_COALESCED_PIO), every write still exits;
+ * nothing else changes. Needs vCPU 0's run mapping, which holds the ring.
+ */
+static void vm_coalesce_conf1(struct vm *vm)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	if (off <= 0 || page <= 0 || ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    (size_t)(off + 1) * (size_t)page > vm->run_size)
+		return;
+	struct kvm_coalesced_mmio_zone zone = { .addr = PCI_CONF1_PORT, .size = 4, .pio = 1 };
+	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return;
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
+	vm->coalesced_max = (unsigned)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
+				       sizeof(struct kvm_coalesced_mmio));
+	vm->coalesced = (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->vcpu[0].run +
+							   (size_t)off * (size_t)page);
+}
+
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	/* ncpus counts created vCPUs only, so teardown never sees a half-made one. */
@@ -292,6 +318,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	int rc = vcpu_setup_boot_cpu(&vm->vcpu[0], err, errlen);
 	if (rc)
 		return rc;
+	vm_coalesce_conf1(vm);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		int e = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
 		if (e != 0) {
@@ -338,6 +365,10 @@ void vm_join_vcpus(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_join_vcpus(vm);
+	if (vm->coalesced) {
+		pthread_mutex_destroy(&vm->coalesced_lock);
+		vm->coalesced = NULL; /* it lives in vCPU 0's mapping, unmapped below */
+	}
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		if (v->run)

@@ -71,6 +71,7 @@ struct vm_stats {
 	uint64_t exit_io;
 	uint64_t exit_mmio;
 	uint64_t exit_other;
+	uint64_t coalesced;       /* port writes KVM queued instead of exiting */
 };
 
 struct vm {
@@ -109,6 +110,15 @@ struct vm {
 	char exit_message[256];
 	bool trace_unclaimed;     /* VMM_TRACE_UNCLAIMED=1: log accesses no device claims */
 	struct vm_stats stats;
+	/*
+	 * KVM's coalesced-write ring, in vCPU 0's run mapping, when KVM can
+	 * coalesce port writes (vm_start registers the PCI address latch);
+	 * NULL otherwise. Drained under coalesced_lock by every vCPU before it
+	 * dispatches an I/O or MMIO exit (io_bus.h: the ordering invariant).
+	 */
+	struct kvm_coalesced_mmio_ring *coalesced;
+	unsigned coalesced_max;
+	pthread_mutex_t coalesced_lock;
 };
 
 int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t errlen);

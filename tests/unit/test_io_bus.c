@@ -10,6 +10,8 @@
 
 #include "../../vmm/io_bus.h"
 
+#include <linux/kvm.h>
+
 /* A fake device that records its last access. */
 struct rec {
 	unsigned reads, writes;
@@ -170,12 +172,126 @@ static void test_unclaimed(void **state)
 	assert_memory_equal(d, "\x60\xff\xff\xff\0", 5);
 }
 
+/*
+ * The coalesced ring as KVM fills it: entries appended at 'last', which
+ * moves after the entry is written. A page, as KVM maps it.
+ */
+#define RING_MAX ((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio))
+
+static union {
+	struct kvm_coalesced_mmio_ring r;
+	uint8_t page[4096];
+} ring_page;
+
+static void ring_push(struct kvm_coalesced_mmio_ring *r, uint64_t addr, uint64_t v, unsigned len,
+		      bool pio)
+{
+	struct kvm_coalesced_mmio *e = &r->coalesced_mmio[r->last];
+	e->phys_addr = addr;
+	e->len = len;
+	e->pio = pio;
+	for (unsigned i = 0; i < 8; i++)
+		e->data[i] = (uint8_t)(v >> (8 * i));
+	r->last = (r->last + 1) % RING_MAX;
+}
+
+/* A device that logs every write, to check order across the two buses. */
+struct wlog {
+	uint64_t off[8];
+	uint32_t val[8];
+	unsigned n;
+};
+
+static void wlog_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned len)
+{
+	struct wlog *w = opaque;
+	uint32_t v = 0;
+	for (unsigned i = 0; i < len && i < 4; i++)
+		v |= (uint32_t)data[i] << (8 * i);
+	if (w->n < 8) {
+		w->off[w->n] = offset;
+		w->val[w->n] = v;
+	}
+	w->n++;
+}
+
+static const struct io_ops wlog_ops = { .write = wlog_write };
+
+static void test_coalesced_drain_in_order(void **state)
+{
+	(void)state;
+	static struct io_bus pio, mmio;
+	memset(&pio, 0, sizeof(pio));
+	memset(&mmio, 0, sizeof(mmio));
+	struct wlog w = { 0 };
+	struct kvm_coalesced_mmio_ring *r = &ring_page.r;
+	memset(&ring_page, 0, sizeof(ring_page));
+	assert_int_equal(io_bus_register(&pio, 0xcf8, 8, &wlog_ops, &w, "conf1"), 0);
+	assert_int_equal(io_bus_register(&mmio, 0xd0000000, 0x1000, &wlog_ops, &w, "mem"), 0);
+
+	assert_false(io_bus_coalesced_pending(r));
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 0);
+
+	/* Start near the end so the drain wraps around the ring. */
+	r->first = r->last = RING_MAX - 2;
+	ring_push(r, 0xcf8, 0x80001000, 4, true);
+	ring_push(r, 0xd0000010, 0xabcd, 2, false);
+	ring_push(r, 0xcfb, 0x01, 1, true);
+	assert_true(io_bus_coalesced_pending(r));
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 3);
+	assert_false(io_bus_coalesced_pending(r));
+	assert_int_equal(r->first, 1);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.off[0], 0);
+	assert_int_equal(w.val[0], 0x80001000);
+	assert_int_equal(w.off[1], 0x10);
+	assert_int_equal(w.val[1], 0xabcd);
+	assert_int_equal(w.off[2], 3);
+	assert_int_equal(w.val[2], 1);
+	/* Nothing is applied twice. */
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 0);
+	assert_int_equal(w.n, 3);
+}
+
+/* The kernel writes the ring; bad indices or lengths stop the drain. */
+static void test_coalesced_corrupt_ring(void **state)
+{
+	(void)state;
+	static struct io_bus pio, mmio;
+	memset(&pio, 0, sizeof(pio));
+	memset(&mmio, 0, sizeof(mmio));
+	struct wlog w = { 0 };
+	struct kvm_coalesced_mmio_ring *r = &ring_page.r;
+	memset(&ring_page, 0, sizeof(ring_page));
+	assert_int_equal(io_bus_register(&pio, 0xcf8, 8, &wlog_ops, &w, "conf1"), 0);
+
+	r->last = RING_MAX;
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+	r->last = 0;
+	r->first = RING_MAX + 5;
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+
+	for (unsigned bad = 0; bad < 2; bad++) {
+		memset(&ring_page, 0, sizeof(ring_page));
+		ring_push(r, 0xcf8, 0x80000000, 4, true);
+		ring_push(r, 0xcf8, 0x80000004, bad ? 9 : 0, true);
+		ring_push(r, 0xcf8, 0x80000008, 4, true);
+		w.n = 0;
+		assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+		/* The good entry before it was applied and freed; the bad one was not consumed. */
+		assert_int_equal(w.n, 1);
+		assert_int_equal(r->first, 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_rejections),
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_unclaimed),
+		cmocka_unit_test(test_coalesced_drain_in_order),
+		cmocka_unit_test(test_coalesced_corrupt_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

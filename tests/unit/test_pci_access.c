@@ -22,6 +22,8 @@
 #include "pci_test_util.h"
 #include "../../vmm/io_bus.h"
 
+#include <linux/kvm.h>
+
 #define DEV_FN   PCI_DEVFN(2, 0)
 #define MEM_SIZE 0x1000
 #define IO_SIZE  0x20
@@ -210,6 +212,36 @@ static void test_attach_ranges(void **state)
 	/* Attaching twice overlaps and fails. */
 	assert_int_equal(pci_bus_attach(&f->bus, &f->pio, &f->mmio), -EINVAL);
 	assert_int_equal(pci_bus_attach(&f->bus, NULL, &f->mmio), -EINVAL);
+}
+
+/*
+ * A config read whose CF8 write KVM coalesced: the write sits in the ring
+ * until the CFC read's exit drains it. Drained first, the read reaches the
+ * device; not drained, it would use the old latch, which is why every exit
+ * handler drains before it dispatches (io_bus.h).
+ */
+static void test_conf1_coalesced_latch(void **state)
+{
+	struct fixture *f = *state;
+	static union {
+		struct kvm_coalesced_mmio_ring r;
+		uint8_t page[4096];
+	} ring;
+	const unsigned max = (4096 - sizeof(struct kvm_coalesced_mmio_ring)) /
+			     sizeof(struct kvm_coalesced_mmio);
+	memset(&ring, 0, sizeof(ring));
+
+	pio(f, PCI_CONF1_PORT, conf1_addr(0, PCI_DEVFN(9, 0), 0), 4, true); /* empty slot */
+	struct kvm_coalesced_mmio *e = &ring.r.coalesced_mmio[0];
+	e->phys_addr = PCI_CONF1_PORT;
+	e->len = 4;
+	e->pio = 1;
+	le_put(e->data, conf1_addr(0, DEV_FN, PCI_VENDOR_ID), 4);
+	ring.r.last = 1;
+
+	assert_int_equal(pio(f, PCI_CONF1_PORT + 4, 0, 4, false), 0xffffffff);
+	assert_int_equal(io_bus_drain_coalesced(&ring.r, max, &f->pio, &f->mmio), 1);
+	assert_int_equal(pio(f, PCI_CONF1_PORT + 4, 0, 4, false), 0x10411af4);
 }
 
 static void test_conf1_latch(void **state)
@@ -510,6 +542,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conf1_latch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conf1_coalesced_latch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_accesses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_dispatch, setup, teardown),

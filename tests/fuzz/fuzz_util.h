@@ -86,6 +86,26 @@ static inline uint32_t fin_u32(struct fin *in) { return (uint32_t)fin_bytes(in, 
 static inline uint64_t fin_u64(struct fin *in) { return fin_bytes(in, 8); }
 
 /* One of n choices (n >= 1), from one byte. */
+/*
+ * The boot loaders' fuzzers start alike: a 16-bit length and that many
+ * bytes of command line (at most 0x1fff; cmdline must hold 0x2000 and gets
+ * a NUL), then a 16-bit length and that many bytes of initrd (at most
+ * 0x3fff, left in the input).
+ */
+static inline void fin_cmdline_initrd(struct fin *in, char *cmdline, const uint8_t **initrd,
+				      size_t *rlen)
+{
+	size_t clen = fin_u16(in) & 0x1fff;
+	clen = clen < in->n ? clen : in->n;
+	memcpy(cmdline, in->p, clen);
+	cmdline[clen] = '\0';
+	in->p += clen, in->n -= clen;
+	*rlen = fin_u16(in) & 0x3fff;
+	*rlen = *rlen < in->n ? *rlen : in->n;
+	*initrd = in->p;
+	in->p += *rlen, in->n -= *rlen;
+}
+
 static inline unsigned fin_pick(struct fin *in, unsigned n)
 {
 	return fin_u8(in) % n;

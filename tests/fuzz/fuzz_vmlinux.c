@@ -156,15 +156,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ram_reset(&ram);
 	struct fin in = { data, size };
 	uint8_t f = fin_u8(&in);
-	size_t clen = fin_u16(&in) & 0x1fff;
-	clen = clen < in.n ? clen : in.n;
-	memcpy(cmdline, in.p, clen);
-	cmdline[clen] = '\0';
-	in.p += clen, in.n -= clen;
-	size_t rlen = fin_u16(&in) & 0x3fff;
-	rlen = rlen < in.n ? rlen : in.n;
-	const uint8_t *initrd = in.p;
-	in.p += rlen, in.n -= rlen;
+	const uint8_t *initrd;
+	size_t rlen;
+	fin_cmdline_initrd(&in, cmdline, &initrd, &rlen);
 
 	struct fuzz_piece pc[MAXSEG + 2];
 	unsigned npc = 0;

@@ -217,20 +217,30 @@ static void wlog_write(void *opaque, uint64_t offset, const uint8_t *data, unsig
 
 static const struct io_ops wlog_ops = { .write = wlog_write };
 
+/* Empty buses with the logger on 0xCF8 (and on some MMIO), an empty ring. */
+static struct coalesced_env {
+	struct io_bus pio, mmio;
+	struct wlog w;
+} env;
+
+static struct kvm_coalesced_mmio_ring *coalesced_setup(void)
+{
+	memset(&env, 0, sizeof(env));
+	memset(&ring_page, 0, sizeof(ring_page));
+	assert_int_equal(io_bus_register(&env.pio, 0xcf8, 8, &wlog_ops, &env.w, "conf1"), 0);
+	assert_int_equal(io_bus_register(&env.mmio, 0xd0000000, 0x1000, &wlog_ops, &env.w, "mem"), 0);
+	return &ring_page.r;
+}
+
 static void test_coalesced_drain_in_order(void **state)
 {
 	(void)state;
-	static struct io_bus pio, mmio;
-	memset(&pio, 0, sizeof(pio));
-	memset(&mmio, 0, sizeof(mmio));
-	struct wlog w = { 0 };
-	struct kvm_coalesced_mmio_ring *r = &ring_page.r;
-	memset(&ring_page, 0, sizeof(ring_page));
-	assert_int_equal(io_bus_register(&pio, 0xcf8, 8, &wlog_ops, &w, "conf1"), 0);
-	assert_int_equal(io_bus_register(&mmio, 0xd0000000, 0x1000, &wlog_ops, &w, "mem"), 0);
+	struct kvm_coalesced_mmio_ring *r = coalesced_setup();
+	struct io_bus *pio = &env.pio, *mmio = &env.mmio;
+	struct wlog *w = &env.w;
 
 	assert_false(io_bus_coalesced_pending(r));
-	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 0);
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), 0);
 
 	/* Start near the end so the drain wraps around the ring. */
 	r->first = r->last = RING_MAX - 2;
@@ -238,48 +248,44 @@ static void test_coalesced_drain_in_order(void **state)
 	ring_push(r, 0xd0000010, 0xabcd, 2, false);
 	ring_push(r, 0xcfb, 0x01, 1, true);
 	assert_true(io_bus_coalesced_pending(r));
-	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 3);
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), 3);
 	assert_false(io_bus_coalesced_pending(r));
 	assert_int_equal(r->first, 1);
-	assert_int_equal(w.n, 3);
-	assert_int_equal(w.off[0], 0);
-	assert_int_equal(w.val[0], 0x80001000);
-	assert_int_equal(w.off[1], 0x10);
-	assert_int_equal(w.val[1], 0xabcd);
-	assert_int_equal(w.off[2], 3);
-	assert_int_equal(w.val[2], 1);
+	assert_int_equal(w->n, 3);
+	assert_int_equal(w->off[0], 0);
+	assert_int_equal(w->val[0], 0x80001000);
+	assert_int_equal(w->off[1], 0x10);
+	assert_int_equal(w->val[1], 0xabcd);
+	assert_int_equal(w->off[2], 3);
+	assert_int_equal(w->val[2], 1);
 	/* Nothing is applied twice. */
-	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), 0);
-	assert_int_equal(w.n, 3);
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), 0);
+	assert_int_equal(w->n, 3);
 }
 
 /* The kernel writes the ring; bad indices or lengths stop the drain. */
 static void test_coalesced_corrupt_ring(void **state)
 {
 	(void)state;
-	static struct io_bus pio, mmio;
-	memset(&pio, 0, sizeof(pio));
-	memset(&mmio, 0, sizeof(mmio));
-	struct wlog w = { 0 };
-	struct kvm_coalesced_mmio_ring *r = &ring_page.r;
-	memset(&ring_page, 0, sizeof(ring_page));
-	assert_int_equal(io_bus_register(&pio, 0xcf8, 8, &wlog_ops, &w, "conf1"), 0);
+	struct kvm_coalesced_mmio_ring *r = coalesced_setup();
+	struct io_bus *pio = &env.pio, *mmio = &env.mmio;
+	struct wlog *w = &env.w;
 
 	r->last = RING_MAX;
-	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), -EIO);
 	r->last = 0;
 	r->first = RING_MAX + 5;
-	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+	assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), -EIO);
 
 	for (unsigned bad = 0; bad < 2; bad++) {
 		memset(&ring_page, 0, sizeof(ring_page));
 		ring_push(r, 0xcf8, 0x80000000, 4, true);
 		ring_push(r, 0xcf8, 0x80000004, bad ? 9 : 0, true);
 		ring_push(r, 0xcf8, 0x80000008, 4, true);
-		w.n = 0;
-		assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, &pio, &mmio), -EIO);
+		w->n = 0;
+		assert_int_equal(io_bus_drain_coalesced(r, RING_MAX, pio, mmio), -EIO);
 		/* The good entry before it was applied and freed; the bad one was not consumed. */
-		assert_int_equal(w.n, 1);
+		assert_int_equal(w->n, 1);
 		assert_int_equal(r->first, 1);
 	}
 }

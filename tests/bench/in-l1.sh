@@ -41,6 +41,11 @@
 #   BENCH_TESTS    guest tests, ':'-separated (rr:tx1:rx1:tx4:rx4)
 #   BENCH_STALL_S  seconds without data that make a stall (5)
 #   BENCH_KPROBES  1: count vhost IOTLB events with kprobes (default: only in L1)
+#   BENCH_BOOT_CONFIGS  boot-only configurations, run after the others
+#                  (default: vmm-vmlinux qemu-vmlinux): each monitor booting
+#                  the ELF vmlinux unpacked from the same vmlinuz (vmm
+#                  directly, QEMU through PVH), no NIC, no tests; only the
+#                  time to guest init is taken. Results: OUTDIR/boot-only/.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:?usage: $0 OUTDIR}
@@ -50,10 +55,12 @@ OUT=$(cd "$OUT" && pwd)
 . "$ROOT/tests/testbed/l1-net.sh"
 
 KERNEL=$ROOT/build/testbed/vmlinuz
+VMLINUX=$ROOT/build/testbed/vmlinux
 INITRD=$ROOT/build/testbed/guest.cpio.gz
 TCPRR=$ROOT/build/testbed/tcprr
 VMM=${BENCH_VMM:-$ROOT/build/vmm} # BENCH_VMM: another binary (tests of this script)
 CONFIGS=${BENCH_CONFIGS:-vmm-plain qemu-plain vmm-lazy qemu-lazy vmm-strict vmm-cm qemu-strict qemu-devtlb}
+BOOT_CONFIGS=${BENCH_BOOT_CONFIGS-vmm-vmlinux qemu-vmlinux}
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECS:-10}
 RR_N=${BENCH_RR_N:-1000}
@@ -70,8 +77,9 @@ T_INIT=300 T_NET=120 T_EXIT=60 T_STALL_KILL=25
 
 read -r -a TEST_LIST <<<"${TESTS//:/ }"
 read -r -a CONFIG_LIST <<<"$CONFIGS"
+read -r -a BOOT_LIST <<<"$BOOT_CONFIGS"
 STEPS_PER_BOOT=$((1 + ${#TEST_LIST[@]}))
-TOTAL=$((REPS * ${#CONFIG_LIST[@]} * STEPS_PER_BOOT))
+TOTAL=$((REPS * (${#CONFIG_LIST[@]} * STEPS_PER_BOOT + ${#BOOT_LIST[@]})))
 
 # Seconds (3 decimals) between two microsecond stamps.
 secs_between() { printf '%d.%03d' $((($2 - $1) / 1000000)) $(((($2 - $1) % 1000000) / 1000)); }
@@ -185,6 +193,7 @@ fi
 	echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "iperf3=$(iperf3 --version | head -n 1)"
 	echo "configs=$CONFIGS"
+	echo "boot_configs=$BOOT_CONFIGS"
 	echo "reps=$REPS"
 	echo "secs=$SECS"
 	echo "rr_n=$RR_N"
@@ -204,10 +213,12 @@ fi
 
 # Monitor command line for CONFIG in MON (array); guest cmdline extras in EXTRA.
 monitor_cmd() { # CONFIG DIR
-	local cfg=$1 dir=$2 mode=${1#*-} cmdline
+	local cfg=$1 dir=$2 mode=${1#*-} cmdline kernel=$KERNEL
 	cmdline="$BASE_CMDLINE vmmbench=$L1_GUEST_NET,$L1_HOST_IP,$SECS,$RR_N,$TESTS"
 	case $mode in
 	plain) ;;
+	# Boot only: guest-init powers off after its INIT-OK marker.
+	vmlinux) kernel=$VMLINUX cmdline=$BASE_CMDLINE ;;
 	lazy | devtlb) cmdline="$cmdline intel_iommu=on" ;;
 	# cm: VT-d caching mode. Linux runs strict under it anyway; saying so
 	# keeps the guest command line that of the strict rows it is compared to.
@@ -215,10 +226,14 @@ monitor_cmd() { # CONFIG DIR
 	*) return 1 ;;
 	esac
 	case $cfg in
+	vmm-vmlinux)
+		MON=("$VMM" run --kernel "$kernel" --initrd "$INITRD" --cmdline "$cmdline"
+			--cpus "$CPUS" --memory "${MEM_MIB}M" --stats "$dir/stats.json")
+		;;
 	vmm-plain | vmm-lazy | vmm-strict | vmm-cm)
 		local net="tap=$L1_TAP"
 		[ "$mode" = plain ] || net="$net,iommu=on"
-		MON=("$VMM" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$cmdline"
+		MON=("$VMM" run --kernel "$kernel" --initrd "$INITRD" --cmdline "$cmdline"
 			--cpus "$CPUS" --memory "${MEM_MIB}M" --net "$net" --stats "$dir/stats.json"
 			--crash-dump "$FIFO_DIR/ram.img")
 		if [ "$mode" = cm ]; then
@@ -239,10 +254,13 @@ monitor_cmd() { # CONFIG DIR
 			dev="$dev,iommu_platform=on,ats=on"
 			;;
 		esac
+		local nic=(-netdev "tap,id=n0,ifname=$L1_TAP,script=no,downscript=no,vhost=on" -device "$dev")
+		[ "$mode" = vmlinux ] && nic=()
 		# qemu-l2.sh execs QEMU (so $! is QEMU) and fixes -M q35; a second -M overrides it.
-		MON=("$ROOT/tests/testbed/qemu-l2.sh" --kernel "$KERNEL" --initrd "$INITRD"
+		# Given an ELF kernel, QEMU boots it through its PVH entry.
+		MON=("$ROOT/tests/testbed/qemu-l2.sh" --kernel "$kernel" --initrd "$INITRD"
 			--cmdline "$cmdline" --cpus "$CPUS" --memory "${MEM_MIB}M" -- -M "$m" "${iommu[@]}"
-			-netdev "tap,id=n0,ifname=$L1_TAP,script=no,downscript=no,vhost=on" -device "$dev")
+			"${nic[@]}")
 		;;
 	*) return 1 ;;
 	esac
@@ -585,6 +603,38 @@ boot_one() { # CONFIG REP BASE_STEP
 	} >"$B_DIR/boot.txt"
 }
 
+# ---- one boot-only run: the time from the monitor's start to the guest's
+# INIT-OK line, nothing else (boot_one's snapshots need a test list).
+boot_only() { # CONFIG REP STEP
+	local cfg=$1 rep=$2 dir=$OUT/boot-only/$1-$2 t0 init='' line status=''
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if [ ! -r "$VMLINUX" ] || ! monitor_cmd "$cfg" "$dir"; then
+		progress "$3" "$cfg rep $rep/$REPS: unknown configuration or no $VMLINUX; skipped"
+		echo "status=skipped" >"$dir/boot.txt"
+		return
+	fi
+	printf '%q ' "${MON[@]}" >"$dir/cmd"
+	progress "$3" "$cfg rep $rep/$REPS: boot to guest init"
+	t0=${EPOCHREALTIME/./}
+	while IFS= read -r line; do
+		line=${line//$'\r'/}
+		case $line in
+		VMM-BENCH-MONITOR-EXIT=*) status=${line#*=} && continue ;;
+		*VMM-GUEST-INIT-OK*) [ -n "$init" ] || init=${EPOCHREALTIME/./} ;;
+		esac
+		printf '%s\n' "$line" >>"$dir/console"
+	done < <(timeout -k 10 "$T_INIT" "${MON[@]}" </dev/null 2>"$dir/stderr"
+		echo "VMM-BENCH-MONITOR-EXIT=$?")
+	[ -n "$init" ] || progress "$3" "  -> no init marker (monitor exit status $status)"
+	{
+		echo "config=$cfg"
+		echo "rep=$rep"
+		echo "status=$status"
+		echo "boot_s=$([ -n "$init" ] && secs_between "$t0" "$init")"
+	} >"$dir/boot.txt"
+}
+
 start=${EPOCHREALTIME/./}
 echo "[bench] $REPS rep(s) x ${#CONFIG_LIST[@]} configurations ($CONFIGS), tests $TESTS, iperf3 ${SECS} s, tcprr $RR_N; IOTLB kprobes: $([ "$KP_OK" = 1 ] && echo on || echo "off ($KP_REASON)")" >&2
 base=0
@@ -592,6 +642,12 @@ for rep in $(seq 1 "$REPS"); do
 	for cfg in "${CONFIG_LIST[@]}"; do
 		boot_one "$cfg" "$rep" "$base"
 		base=$((base + STEPS_PER_BOOT))
+	done
+done
+for rep in $(seq 1 "$REPS"); do
+	for cfg in "${BOOT_LIST[@]}"; do
+		base=$((base + 1))
+		boot_only "$cfg" "$rep" "$base"
 	done
 done
 echo "total_wall_s=$(secs_between "$start" "${EPOCHREALTIME/./}")" >>"$OUT/meta.txt"

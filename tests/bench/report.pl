@@ -63,6 +63,7 @@ sub stat3 {
 my $meta = read_kv("$run/meta.txt");
 my $host = read_kv("$run/host.txt");
 my @configs = split ' ', ($meta->{configs} // '');
+my @boot_configs = split ' ', ($meta->{boot_configs} // '');
 my @tests = split /:/, ($meta->{tests} // 'rr:tx1:rx1:tx4:rx4');
 my @iperf_tests = grep { $_ ne 'rr' } @tests;
 my $reps = $meta->{reps} // 1;
@@ -76,11 +77,13 @@ my %label = (
 	'vmm-cm' => 'vmm, vIOMMU strict + caching mode',
 	'qemu-plain' => 'QEMU, no vIOMMU', 'qemu-lazy' => 'QEMU, vIOMMU lazy', 'qemu-strict' => 'QEMU, vIOMMU strict',
 	'qemu-devtlb' => 'QEMU, vIOMMU lazy + device-iotlb/ATS',
+	'vmm-vmlinux' => 'vmm, ELF vmlinux, no NIC', 'qemu-vmlinux' => 'QEMU, ELF vmlinux (PVH), no NIC',
 );
 my %short = (
 	'vmm-plain' => 'vmm plain', 'vmm-lazy' => 'vmm lazy', 'vmm-strict' => 'vmm strict', 'vmm-cm' => 'vmm CM',
 	'qemu-plain' => 'QEMU plain', 'qemu-lazy' => 'QEMU lazy', 'qemu-strict' => 'QEMU strict',
 	'qemu-devtlb' => 'QEMU ATS',
+	'vmm-vmlinux' => 'vmm ELF', 'qemu-vmlinux' => 'QEMU PVH',
 );
 my %tlabel = (rr => 'tcprr', tx1 => 'guest→host P=1', rx1 => 'host→guest P=1',
 	tx4 => 'guest→host P=4', rx4 => 'host→guest P=4');
@@ -328,6 +331,20 @@ sub ratio_goal {
 	$goals[-1]{group} = $group;
 	$goals[-1]{test} = $t;
 }
+# Boot-only configurations (in-l1.sh boot_only): the time to init only.
+my @boot_only;
+for my $cfg (@boot_configs) {
+	my @t;
+	for my $rep (1 .. $reps) {
+		my $b = read_kv("$run/boot-only/$cfg-$rep/boot.txt");
+		next unless $b && defined $b->{status} && $b->{status} ne 'skipped';
+		push @boot_only, { config => $cfg, rep => $rep + 0, exit_status => num($b->{status}),
+			boot_to_init_s => num($b->{boot_s}) };
+		push @t, num($b->{boot_s});
+	}
+	$sum{$cfg} = { label => L($cfg), boots => scalar(@t), boot_only => JSON::PP::true,
+		boot_to_init_s => stat3(@t) } if @t;
+}
 for my $mode (qw(lazy strict cm)) {
 	next unless grep { $_ eq "vmm-$mode" } @configs;
 	for my $t (@iperf_tests) {
@@ -344,9 +361,13 @@ for my $p (['vmm-lazy', 'qemu-lazy'], ['vmm-strict', 'qemu-strict'], ['vmm-cm', 
 for my $t (@iperf_tests) {
 	ratio_goal('plain_vs_qemu', "vmm / QEMU, no vIOMMU (issue 3)", 'vmm-plain', 'qemu-plain', $t, '>=', 1);
 }
-{
-	my ($a, $b) = map { $sum{$_} ? med($sum{$_}{boot_to_init_s}) : undef } qw(vmm-plain qemu-plain);
-	goal('boot_vs_qemu', 'boot to init, vmm / QEMU (no vIOMMU)', (defined $a && $b) ? $a / $b : undef, '<=', 0.5,
+# Boot: like for like, the same kernel file for both monitors.
+for my $p (['vmm-plain', 'qemu-plain', 'bzImage (no vIOMMU)'],
+	['vmm-vmlinux', 'qemu-vmlinux', 'ELF vmlinux (QEMU: PVH)']) {
+	my ($ca, $cb, $what) = @$p;
+	next unless grep({ $_ eq $ca } @configs, @boot_configs) && grep({ $_ eq $cb } @configs, @boot_configs);
+	my ($a, $b) = map { $sum{$_} ? med($sum{$_}{boot_to_init_s}) : undef } ($ca, $cb);
+	goal('boot_vs_qemu', "boot to init, vmm / QEMU, $what", (defined $a && $b) ? $a / $b : undef, '<=', 0.5,
 		'no boot reached init', sprintf('%s / %s s', fmt($a), fmt($b)));
 }
 for my $c (grep { /^vmm/ } @configs) {
@@ -385,12 +406,12 @@ my $results = {
 		map { $_ => $meta->{$_} } grep { exists $meta->{$_} } qw(in_testbed kernel cpus cpu_model mem_total_kib qemu iperf3 total_wall_s)
 	},
 	parameters => {
-		configs => \@configs, reps => $reps + 0, iperf3_seconds => num($meta->{secs}), tcprr_round_trips => num($meta->{rr_n}),
+		configs => \@configs, boot_configs => \@boot_configs, reps => $reps + 0, iperf3_seconds => num($meta->{secs}), tcprr_round_trips => num($meta->{rr_n}),
 		tests => \@tests, stall_seconds => num($meta->{stall_s}), guest_mem_mib => num($meta->{guest_mem_mib}),
 		guest_cpus => num($meta->{guest_cpus}),
 		iotlb_counters => $kp_ok ? "kprobes in L1: $meta->{kprobes_list}" : $kp_na,
 	},
-	summary => \%sum, goals => \@goals, boots => \@boots, runs => \@runs,
+	summary => \%sum, goals => \@goals, boots => \@boots, runs => \@runs, boot_only => \@boot_only,
 	iotlb_miss_bench => $mb,
 };
 open(my $jf, '>', "$run/results.json") or die "$0: $run/results.json: $!\n";
@@ -490,6 +511,14 @@ for my $c (@configs) {
 		mmm($s->{tests}{rr} ? $s->{tests}{rr}{median_us} : undef), mmm($s->{tests}{rr} ? $s->{tests}{rr}{p99_us} : undef),
 		mmm($s->{rss_beyond_guest_ram_kib}, \&fmt, 1 / 1024), mmm($s->{vmm_startup_us}, \&fmt, 1 / 1000));
 }
+for my $c (grep { $sum{$_} } @boot_configs) {
+	push @md, sprintf('| %s [boot only] | %s | – | – | – | – |', L($c), mmm($sum{$c}{boot_to_init_s}));
+}
+if (grep { $sum{$_} } @boot_configs) {
+	push @md, '', '"Boot only": the ELF vmlinux unpacked from the same vmlinuz (tests/testbed/extract-vmlinux.sh), '
+		. 'booted with no NIC and no tests; vmm enters it directly, QEMU through its PVH entry. '
+		. 'Neither guest runs the kernel\'s decompressor, which the bzImage rows above do.';
+}
 push @md, '';
 push @md, '## IOTLB traffic and CPU time per GiB moved (all successful iperf3 runs)', '';
 push @md, $kp_ok
@@ -581,7 +610,8 @@ sub triple {
 my @pc = grep { $sum{$_} } @configs;
 dat('tput', map { my $c = $_; join("\t", "\"$short{$c}\"", map { triple($sum{$c}{tests}{$_}{mbps}) } @iperf_tests) } @pc);
 dat('rr', map { my $c = $_; my $r = $sum{$c}{tests}{rr} // {}; join("\t", "\"$short{$c}\"", triple($r->{median_us}), triple($r->{p99_us})) } @pc);
-dat('boot', map { join("\t", "\"$short{$_}\"", triple($sum{$_}{boot_to_init_s})) } @pc);
+my @pb = (@pc, grep { $sum{$_} } @boot_configs);
+dat('boot', map { join("\t", "\"$short{$_}\"", triple($sum{$_}{boot_to_init_s})) } @pb);
 dat('rss', map { join("\t", "\"$short{$_}\"", triple($sum{$_}{rss_beyond_guest_ram_kib}, 1 / 1024)) } @pc);
 my @vi = grep { !/plain/ } @pc;
 dat('iotlb', map { my $p = $sum{$_}{per_gib_all_iperf3}; join("\t", "\"$short{$_}\"", triple($p->{iotlb_misses}), triple($p->{iotlb_invalidations})) } @vi);
@@ -645,7 +675,7 @@ $gp .= panel(title => 'tcprr request/response round trip (lower is better)', yla
 	list => \@pc, yrange => '[0:*]', has => sub { $sum{$_[0]}{tests}{rr} && $sum{$_[0]}{tests}{rr}{median_us} },
 	plot => "'$pd/rr.dat' using 2:3:4:xtic(1) title 'median', '' using 5:6:7 title '99th percentile'");
 $gp .= panel(title => 'boot to guest init (lower is better)', ylabel => 'time [s]',
-	list => \@pc, yrange => '[0:*]', has => sub { $sum{$_[0]}{boot_to_init_s} },
+	list => \@pb, yrange => '[0:*]', has => sub { $sum{$_[0]}{boot_to_init_s} },
 	plot => "'$pd/boot.dat' using 2:3:4:xtic(1) title 'boot to init' lc rgb '#4477aa'");
 $gp .= panel(title => 'vhost IOTLB traffic per GiB moved, vIOMMU configurations (lower is better)',
 	ylabel => 'events per GiB (log scale)', list => \@vi, yrange => '[*:*]', log => '%.0f',

@@ -14,7 +14,8 @@ CONFIG=${VMM_DEMO_CONFIG:-configs/demo.cfg}
 [ -x build/vmm ] || die "build/vmm not built; run 'make' first"
 [ -f "$CONFIG" ] || die "$CONFIG missing"
 
-# The demo's kernel and initrd (build/testbed/vmlinuz, guest.cpio.gz).
+# The demo's kernel and initrd (build/testbed/vmlinux, unpacked from the
+# Debian package's vmlinuz by fetch-kernel.sh, and guest.cpio.gz).
 "$TBSRC/setup-deps.sh"
 "$TBSRC/fetch-kernel.sh" >/dev/null
 "$TBSRC/build-guest-initrd.sh"

@@ -181,6 +181,7 @@ struct boot_kernel {
 	uint32_t initrd_addr_max; /* last byte the initrd may occupy */
 	uint32_t cmdline_size;    /* longest command line the kernel takes, without the NUL */
 	struct bzimage bz;        /* BZIMAGE only: its setup header goes into the zero page */
+	struct vmlinux vl;        /* VMLINUX only: its segments */
 };
 
 /*
@@ -192,6 +193,9 @@ int boot_kernel_from_vmlinux(struct boot_kernel *k, const struct vmlinux *vl, co
 
 /* 0 when k keeps the invariants above, else -EINVAL with *why. */
 int boot_kernel_check(const struct boot_kernel *k, const char **why);
+
+/* Load the kernel of either kind: bzimage_load or vmlinux_load. */
+int boot_kernel_load(const struct guest_mem *gm, const struct boot_kernel *k, const char **why);
 
 /*
  * Place the initrd page-aligned at the highest address that is below both

@@ -1,7 +1,8 @@
 /*
  * boot_kernel.c - what follows the parse for either kind of kernel: the
- * checks of struct boot_kernel, and the initrd's placement, which depends
- * only on where the kernel ends and on its initrd address limit.
+ * checks of struct boot_kernel, loading it, and the initrd's placement,
+ * which depends only on where the kernel ends and on its initrd address
+ * limit.
  */
 #include "boot.h"
 
@@ -25,6 +26,16 @@ int boot_kernel_check(const struct boot_kernel *k, const char **why)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int boot_kernel_load(const struct guest_mem *gm, const struct boot_kernel *k, const char **why)
+{
+	*why = NULL;
+	int err = boot_kernel_check(k, why);
+	if (err)
+		return err;
+	return k->kind == BOOT_KERNEL_VMLINUX ? vmlinux_load(gm, &k->vl, why)
+					      : bzimage_load(gm, &k->bz, why);
 }
 
 int initrd_load(const struct guest_mem *gm, const struct boot_kernel *k,

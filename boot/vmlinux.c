@@ -197,6 +197,7 @@ int boot_kernel_from_vmlinux(struct boot_kernel *k, const struct vmlinux *vl, co
 		.end = vl->end,
 		.initrd_addr_max = VMLINUX_INITRD_ADDR_MAX,
 		.cmdline_size = VMLINUX_CMDLINE_SIZE,
+		.vl = *vl,
 	};
 	return 0;
 }

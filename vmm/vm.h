@@ -133,10 +133,8 @@ struct vm_images {
 	size_t initrd_len;
 	/*
 	 * kernel is a bzImage or an ELF vmlinux, told apart by the ELF magic;
-	 * vl is the parsed vmlinux (boot.kind VMLINUX only), boot what the
-	 * rest of the boot needs from either (it holds the parsed bzImage).
+	 * boot is the parsed kernel of either kind (it points into kernel).
 	 */
-	struct vmlinux vl;
 	struct boot_kernel boot;
 };
 

@@ -77,9 +77,10 @@ static int parse_kernel(struct vm_images *img, const char *path, char *err, size
 	int e;
 	if (img->kernel_len >= SELFMAG && memcmp(img->kernel, ELFMAG, SELFMAG) == 0) {
 		as = "as an ELF vmlinux";
-		e = vmlinux_parse(img->kernel, img->kernel_len, &img->vl, &why);
+		struct vmlinux vl;
+		e = vmlinux_parse(img->kernel, img->kernel_len, &vl, &why);
 		if (e == 0)
-			e = boot_kernel_from_vmlinux(&img->boot, &img->vl, &why);
+			e = boot_kernel_from_vmlinux(&img->boot, &vl, &why);
 	} else {
 		as = "as a bzImage";
 		struct bzimage bz;
@@ -121,8 +122,7 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	const char *why = NULL;
 	struct boot_args args = { .cmdline = cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE };
 
-	int e = img->boot.kind == BOOT_KERNEL_VMLINUX ? vmlinux_load(&vm->mem, &img->vl, &why)
-						       : bzimage_load(&vm->mem, &img->boot.bz, &why);
+	int e = boot_kernel_load(&vm->mem, &img->boot, &why);
 	if (e < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
 			    why);

@@ -301,6 +301,16 @@ static void test_load_places_payload(void **state)
 	/* Nothing of the real-mode setup lands below or after the payload. */
 	assert_int_equal(ram[BOOT_KERNEL_GPA - 1], 0);
 	assert_int_equal(ram[BOOT_KERNEL_GPA + T_PM_LEN], 0);
+
+	/* boot_kernel_load loads a bzImage as bzimage_load does. */
+	struct boot_kernel k;
+	assert_int_equal(boot_kernel_from_bzimage(&k, &bz, &why), 0);
+	memset(ram + BOOT_KERNEL_GPA, 0, T_PM_LEN);
+	assert_int_equal(boot_kernel_load(&gm, &k, &why), 0);
+	assert_memory_equal(ram + BOOT_KERNEL_GPA, image + T_SETUP_LEN, T_PM_LEN);
+	struct boot_kernel blank = { 0 };
+	assert_int_equal(boot_kernel_load(&gm, &blank, &why), -EINVAL);
+	assert_non_null(why);
 }
 
 static void test_load_rejects_small_memory(void **state)

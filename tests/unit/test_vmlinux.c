@@ -492,6 +492,14 @@ static void test_kernel_and_initrd(void **state)
 	assert_int_equal(k.cmdline_size, 2047);
 	assert_null(k.bz.image);
 
+	/* boot_kernel_load loads it as vmlinux_load does. */
+	memset(ram, POISON, RAM_SIZE);
+	assert_int_equal(boot_kernel_load(&gm, &k, &why), 0);
+	assert_memory_equal(ram + T_TEXT_PA, image + T_TEXT_OFF, T_TEXT_LEN);
+	assert_memory_equal(ram + T_DATA_PA, image + T_DATA_OFF, T_DATA_FILE);
+	assert_int_equal(ram[T_END - 1], 0);
+	assert_int_equal(ram[T_END], POISON);
+
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i ^ 0x5a);
 	uint64_t gpa = 0;

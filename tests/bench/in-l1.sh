@@ -500,9 +500,9 @@ guest_was_at() {
 	if [ -s "$dump" ]; then
 		{
 			[ -n "$1" ] && printf '%s\n' "$1"
-			sed -n 's/^vmm: vCPU [0-9]* was at: //p' "$B_DIR/stderr"
+			vmm_was_at "$B_DIR/stderr"
 		} | while IFS= read -r st; do
-			python3 "$ROOT/tests/testbed/crash-dump-check.py" --kallsyms /proc/kallsyms "$dump" "$st" 2>&1
+			dump_check "$dump" "$st"
 		done >"$B_DIR/crash-dump-check"
 		WAS=$(sed -n 's/^rip is //p; s/^stack (kernel text addresses in the top 512 bytes): /stack: /p' \
 			"$B_DIR/crash-dump-check" | head -n 2 | paste -sd ';' | sed 's/;/; /')

@@ -134,10 +134,8 @@ check_marker_re() { # NAME REGEX: some console line matches
 # of exiting for each (vm_coalesce_conf1), with every config read right:
 # the guest found its ACPI tables and both CPUs through that path.
 vmlinux_case() {
-	local n=boot-vmlinux kernel=$KERNEL
-	KERNEL=${E2E_VMLINUX:-$ROOT/build/testbed/vmlinux}
-	boot "$n" 2 "" --stats "$OUT/$n.json"
-	KERNEL=$kernel
+	local n=boot-vmlinux
+	KERNEL=${E2E_VMLINUX:-$ROOT/build/testbed/vmlinux} boot "$n" 2 "" --stats "$OUT/$n.json"
 	run_check "$n: init marker" check_marker "$n" VMM-GUEST-INIT-OK
 	run_check "$n: ACPI tables found" check_value "$n" VMM-GUEST-ACPI yes
 	run_check "$n: guest sees 2 CPUs" check_value "$n" VMM-GUEST-NCPUS 2

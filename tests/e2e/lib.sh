@@ -100,22 +100,24 @@ report_guest_death() {
 		echo "NOTE $name: the guest triple-faulted; its CPU state: $state" | tee -a "$note"
 		dump_walk "$name" "$dump" "$state" "$note"
 	fi
-	grep '^vmm: vCPU [0-9]* was at: ' "$OUT/$name.stderr" 2>/dev/null |
+	# vmm prints the vCPUs in order, 0 first.
+	vmm_was_at "$OUT/$name.stderr" | {
+		i=0
 		while IFS= read -r state; do
-			echo "NOTE $name: the guest was stopped; ${state#vmm: }" | tee -a "$note"
-			dump_walk "$name" "$dump" "${state#*was at: }" "$note"
+			echo "NOTE $name: the guest was stopped; vCPU $i was at: $state" | tee -a "$note"
+			dump_walk "$name" "$dump" "$state" "$note"
+			i=$((i + 1))
 		done
+	}
 	rm -f "$dump"
 }
 
-# dump_walk NAME DUMP STATE NOTE-FILE: crash-dump-check.py on one state,
-# naming RIP and the stack with L1's symbols (in the test bed, L1 runs the
-# guest's kernel build; the checker verifies that against the dump's IDT).
+# dump_walk NAME DUMP STATE NOTE-FILE: dump_check (l2-shutdown-probe.sh)
+# on one state, into $OUT/NAME.crash-dump-check and the notes.
 dump_walk() {
-	local out syms=()
+	local out
 	[ -s "$2" ] || return 0
-	[ -r /proc/kallsyms ] && syms=(--kallsyms /proc/kallsyms)
-	out=$(python3 "$ROOT/tests/testbed/crash-dump-check.py" "${syms[@]}" "$2" "$3" 2>&1)
+	out=$(dump_check "$2" "$3")
 	printf '%s\n' "$out" >>"$OUT/$1.crash-dump-check"
 	printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$4"
 }

@@ -23,8 +23,9 @@ With --kallsyms (the L1 kernel's /proc/kallsyms: in the test bed, L1 runs
 the guest's own kernel build), RIP and the kernel text addresses found on
 the top of the stack are also named, which says what a hung guest was
 doing. KASLR moves the guest kernel, so the slide is taken from the IDT's
-#DE and #PF gates in the dump; when the two disagree, the symbols belong
-to another build and nothing is named.
+#DE and #PF gates in the dump; when the two disagree, or the slide is not
+a whole number of 2 MiB steps, the symbols belong to another build and
+nothing is named.
 """
 import bisect
 import mmap
@@ -203,8 +204,11 @@ def name_addresses(st, read_va, kallsyms):
             print('symbols: the IDT gate for %s cannot be read' % sym)
             return
         slides.add(h - where[sym])
-    if len(slides) != 1:
-        print('symbols: %s is not the guest kernel\'s build (the IDT gates disagree)' % kallsyms)
+    # Entry code sits alike in many builds, so two gates can agree by
+    # chance; KASLR only moves the kernel by whole 2 MiB steps.
+    if len(slides) != 1 or next(iter(slides)) % 0x200000:
+        print('symbols: %s is not the guest kernel\'s build (the IDT gates disagree, '
+              'or give a slide that is not a multiple of 2 MiB)' % kallsyms)
         return
     slide = slides.pop()
     addrs = [a + slide for a, _ in syms]

@@ -24,6 +24,11 @@
 #                           FILE (one line per triple fault); 0 if any
 #   l2sd_state FILE         the last state in such a FILE, as key=value
 #                           words (what crash-dump-check.py reads)
+#   vmm_was_at STDERR       the states vmm printed for a guest a signal
+#                           stopped ("vmm: vCPU N was at: ..."), one a line
+#   dump_check DUMP STATE   crash-dump-check.py on one state, naming code
+#                           with L1's kallsyms when readable (L1 runs the
+#                           guest's kernel build; the checker verifies it)
 #   l2sd_off                remove it
 # The probe uses a trace instance of its own, so other tracing (the bench's
 # counting kprobes with tracing off) is not disturbed; it fires only on a
@@ -104,6 +109,16 @@ l2sd_take() { # FILE
 
 l2sd_state() { # FILE
 	tail -n 1 "$1" | sed 's/.*l2_shutdown: ([^)]*) *//'
+}
+
+vmm_was_at() { # STDERR
+	sed -n 's/^vmm: vCPU [0-9]* was at: //p' "$1" 2>/dev/null
+}
+
+dump_check() { # DUMP STATE
+	local syms=()
+	[ -r /proc/kallsyms ] && syms=(--kallsyms /proc/kallsyms)
+	python3 "${ROOT:?}/tests/testbed/crash-dump-check.py" "${syms[@]}" "$1" "$2" 2>&1
 }
 
 l2sd_off() {

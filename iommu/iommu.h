@@ -502,6 +502,8 @@ struct iotlb_stats {
 	uint64_t bytes_mapped;  /* sum of UPDATE sizes */
 	uint64_t prefetched;    /* UPDATEs sent unasked, next to a miss */
 	uint64_t eager;         /* UPDATEs sent on a caching-mode map notification */
+	uint64_t ringscans;     /* ring scans after a miss (iotlb_ringscan.c) */
+	uint64_t ringscanned;   /* UPDATEs those scans sent, for buffers not yet used */
 	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
@@ -608,6 +610,27 @@ bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t la
 #define IOTLB_PUSHED_SLOTS 4096
 #define IOTLB_PREFETCH_DEFAULT 32
 
+/*
+ * 5d. The device's split virtqueues, as the driver set them up (IOVAs), for
+ * the ring scan (iotlb_ringscan.c): after a miss, the bridge reads the
+ * buffers the driver has made available and the device has not used yet,
+ * and pushes their translations before vhost asks for them one miss at a
+ * time. Everything read there is guest-written and only a hint: it is read
+ * through the guest's own VT-d tables, bounds-checked, with bounded work,
+ * and it can only select which present mappings get pushed.
+ */
+#define IOTLB_VRINGS 2
+#define IOTLB_RINGSCAN_DEFAULT 128 /* UPDATEs per scan */
+#define IOTLB_RINGSCAN_WORK 1024   /* descriptor reads + page walks per scan */
+
+struct iotlb_vring {
+	uint64_t desc, avail, used; /* IOVAs of the three parts */
+	uint16_t num;               /* queue size, a power of two <= 32768 */
+	bool live;                  /* the device is started with this ring */
+	uint16_t scanned;           /* avail index up to which the last scan pushed */
+	uint16_t scanned_used;      /* the used index that scan saw */
+};
+
 struct iotlb_bridge {
 	int fd;                 /* vhost fd (or a fake); owned by the caller */
 	enum iotlb_wire wire;   /* negotiated message format */
@@ -635,6 +658,9 @@ struct iotlb_bridge {
 	unsigned prefetch;
 	uint64_t pushed[IOTLB_PUSHED_SLOTS];
 	struct iotlb_held held; /* see 5c */
+	/* Ring scan (5d): at most `ringscan` UPDATEs per miss (0: off). */
+	unsigned ringscan;
+	struct iotlb_vring vring[IOTLB_VRINGS];
 };
 
 /*
@@ -714,6 +740,18 @@ int iotlb_bridge_eager(struct iotlb_bridge *b, const struct vtd_inval *inv);
 /* Prefetch around a served miss (iotlb_prefetch.c); see struct iotlb_bridge. */
 void iotlb_prefetch_around(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg,
 			   uint64_t root, const struct vtd_extent *ext);
+/*
+ * Ring scan after a served miss in domain did (iotlb_ringscan.c): for each
+ * live vring, the avail entries from the used index (or from where the
+ * last scan stopped, if that lies between) to the avail index, each
+ * descriptor chain and indirect table in them, and for every page of
+ * every buffer not pushed yet, the UPDATE for its present mapping in did.
+ * Sends nothing for what does not translate and records no fault.
+ * Bounded by b->ringscan UPDATEs and IOTLB_RINGSCAN_WORK reads and walks.
+ * Caller holds the VT-d lock.
+ */
+void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
+		    uint16_t did);
 bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
 void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
 void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);
@@ -769,6 +807,11 @@ int vtd_mmio_write(struct vtd *v, uint64_t off, unsigned size, uint64_t val);
 
 /* Attach a bridge (set up with &v->regs); -ENOSPC when full. */
 int vtd_add_bridge(struct vtd *v, struct iotlb_bridge *b);
+
+/* Tell b where its device's rings are (n <= IOTLB_VRINGS; n = 0 when the
+ * device stops), under the lock. -EINVAL for a bad size or NULL. */
+int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vring *r,
+		   unsigned n);
 
 /* Handle one decoded MISS for b under the lock. */
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m);

@@ -137,6 +137,9 @@ static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm)
 		return -EFAULT;
 	}
 	int ret = iotlb_bridge_push(b, &ext);
+	/* The miss's own UPDATE first: vhost resumes while the rest goes out. */
+	if (ret == 0 && b->ringscan > 0 && !ext.pass_through)
+		iotlb_ringscan(b, &cfg, vtd_regs_root(b->regs), ext.domain_id);
 	if (ret == 0 && b->prefetch > 0)
 		iotlb_prefetch_around(b, &cfg, vtd_regs_root(b->regs), &ext);
 	return ret;

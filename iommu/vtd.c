@@ -106,6 +106,24 @@ int vtd_add_bridge(struct vtd *v, struct iotlb_bridge *b)
 	return ret;
 }
 
+int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vring *r,
+		   unsigned n)
+{
+	if (v == NULL || b == NULL || n > IOTLB_VRINGS || (n > 0 && r == NULL))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].num == 0 || (r[i].num & (r[i].num - 1)) != 0 || r[i].num > 32768)
+			return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	for (unsigned i = 0; i < IOTLB_VRINGS; i++) {
+		b->vring[i] = i < n ? r[i] : (struct iotlb_vring){ 0 };
+		b->vring[i].live = i < n;
+		b->vring[i].scanned = b->vring[i].scanned_used = 0; /* a started device counts from 0 */
+	}
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m)
 {
 	pthread_mutex_lock(&v->lock);

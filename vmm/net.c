@@ -95,9 +95,22 @@ static int net_start(void *opaque, uint64_t features, const struct virtio_pci_qu
 	net_doorbells(n, n->bar_addr, true);
 	n->started = true;
 	pthread_mutex_unlock(&n->lock);
+	if (n->iommu && (features & BIT(VIRTIO_F_ACCESS_PLATFORM))) {
+		/* For the ring scan after misses (iommu.h, 5d); before vhost starts,
+		 * so its first misses already find them. */
+		struct iotlb_vring r[VHOST_NET_QUEUES];
+		for (unsigned i = 0; i < VHOST_NET_QUEUES; i++)
+			r[i] = (struct iotlb_vring){ .desc = q[i].desc, .avail = q[i].driver,
+						     .used = q[i].device, .num = q[i].size };
+		if (vtd_set_vrings(n->vm->vtd, &n->bridge, r, VHOST_NET_QUEUES) < 0)
+			fprintf(stderr, "vmm: net%u: queue sizes not powers of two: no ring scan\n",
+				n->index);
+	}
 	int rc = vhost_net_start(&n->vhost, features, vq, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "vmm: net%u: cannot start vhost-net: %s\n", n->index, err);
+		if (n->iommu)
+			(void)vtd_set_vrings(n->vm->vtd, &n->bridge, NULL, 0);
 		pthread_mutex_lock(&n->lock);
 		net_doorbells(n, n->bar_addr, false);
 		n->started = false;
@@ -113,6 +126,8 @@ static void net_stop(void *opaque)
 	int rc = vhost_net_stop(&n->vhost);
 	if (rc < 0)
 		fprintf(stderr, "vmm: net%u: stopping vhost-net: %s\n", n->index, strerror(-rc));
+	if (n->iommu)
+		(void)vtd_set_vrings(n->vm->vtd, &n->bridge, NULL, 0);
 	pthread_mutex_lock(&n->lock);
 	net_doorbells(n, n->bar_addr, false);
 	n->started = false;
@@ -241,6 +256,16 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 			return errmsg(err, errlen, VMM_EXIT_USAGE,
 				    "VMM_IOTLB_PREFETCH=%s: want a number from 0 to 512", pf);
 		n->bridge.prefetch = (unsigned)v;
+	}
+	n->bridge.ringscan = IOTLB_RINGSCAN_DEFAULT;
+	const char *rs = getenv("VMM_IOTLB_RINGSCAN"); /* for measurements: 0 turns it off */
+	if (rs != NULL && rs[0] != '\0') {
+		char *end;
+		unsigned long v = strtoul(rs, &end, 10);
+		if (*end != '\0' || v > 1024)
+			return errmsg(err, errlen, VMM_EXIT_USAGE,
+				    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024", rs);
+		n->bridge.ringscan = (unsigned)v;
 	}
 	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu.h, 5b */
 	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {

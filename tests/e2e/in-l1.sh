@@ -286,9 +286,11 @@ iommu_cases() {
 		"VMM-GUEST-DMESG: pci 0000:00:01.0: Adding to iommu group"
 	run_check "iommu-lazy: misses served" check_stat_positive iommu-lazy updates
 	run_check "iommu-lazy: invalidations sent" check_stat_positive iommu-lazy invalidates
+	run_check "iommu-lazy: queued buffers pushed by the ring scan" check_stat_positive iommu-lazy ringscanned
 	net_case iommu-strict "$IOMMU_SECS" "intel_iommu=on iommu.strict=1" ",iommu=on"
 	run_check "iommu-strict: misses served" check_stat_positive iommu-strict updates
 	run_check "iommu-strict: invalidations sent" check_stat_positive iommu-strict invalidates
+	run_check "iommu-strict: queued buffers pushed by the ring scan" check_stat_positive iommu-strict ringscanned
 	# Caching mode: Linux says it turns strict because of it, flushes after
 	# every map, and the bridge pushes those mappings before vhost asks.
 	net_case iommu-cm "$IOMMU_SECS" "intel_iommu=on" ",iommu=on" --iommu caching-mode=on

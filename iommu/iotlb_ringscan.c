@@ -1,0 +1,229 @@
+/*
+ * iotlb_ringscan.c - after answering a miss, push the translations of the
+ * buffers the driver has queued and the device has not used yet.
+ *
+ * Why: a miss stops the virtqueue for a round trip through the event loop
+ * (vhost worker -> MISS -> walk -> UPDATE -> vhost re-polls), and the
+ * driver maps every buffer afresh, so without help vhost misses on each new
+ * buffer in turn. The buffers vhost will touch next are exactly those in
+ * the avail ring past the used index; the neighbour prefetch
+ * (iotlb_prefetch.c) can only guess at them from IOVA order.
+ *
+ * Safety: the rings are guest memory, written concurrently by the driver,
+ * and hostile in general. Nothing read here is trusted:
+ *   - every read goes through the device's own VT-d translation (read
+ *     permission, this requester id) and guest_mem's bounds checks, as a
+ *     DMA read by the device would;
+ *   - indices are reduced modulo the queue size, chains stop after `num`
+ *     hops, indirect tables after IND_MAX entries, buffers after BUF_PAGES
+ *     pages, and the whole scan after IOTLB_RINGSCAN_WORK reads and walks;
+ *   - what is read only chooses which IOVAs are looked up; what is pushed
+ *     is the guest's present mapping in the miss's domain, as a miss for
+ *     that IOVA would push it (iotlb_bridge_push checks it against RAM).
+ *     No fault is recorded: the device did not access those pages.
+ * So a lying ring can at worst make us push mappings the guest has
+ * anyway, which a real IOTLB may cache at any time, and the invalidation
+ * path covers them like any other UPDATE (iommu.h, 5c and section 6).
+ */
+#include "iommu.h"
+
+#include <string.h>
+
+#define PAGE 4096ull
+#define DESC_SIZE 16u
+#define F_NEXT 1u
+#define F_INDIRECT 4u
+#define IND_MAX 64u     /* entries read from one indirect table */
+#define BUF_PAGES 32u   /* pages looked at per buffer (128 KiB) */
+#define CACHE 8u        /* translated ring pages kept during a scan */
+
+struct scan {
+	struct iotlb_bridge *b;
+	const struct vtd_walk_cfg *cfg;
+	uint64_t root;
+	uint16_t did;
+	unsigned budget;         /* UPDATEs left */
+	unsigned work;           /* reads + walks left */
+	uint64_t page[CACHE];
+	const uint8_t *host[CACHE];
+	unsigned next;
+};
+
+/* Host address of the 4 KiB page holding iova, as the device reads it. */
+static const uint8_t *page_of(struct scan *s, uint64_t iova)
+{
+	uint64_t pg = iova & ~(PAGE - 1);
+	for (unsigned i = 0; i < CACHE; i++)
+		if (s->host[i] != NULL && s->page[i] == pg)
+			return s->host[i];
+	if (s->work == 0)
+		return NULL;
+	s->work--;
+	struct vtd_extent x;
+	if (vtd_translate_extent(s->b->gm, s->cfg, s->root, s->b->rid, pg, VTD_PERM_R, PAGE, &x) < 0 ||
+	    x.status != VTD_OK || x.iova != pg)
+		return NULL;
+	const uint8_t *h = guest_mem_ptr(s->b->gm, x.gpa, PAGE);
+	if (h == NULL)
+		return NULL;
+	s->page[s->next] = pg;
+	s->host[s->next] = h;
+	s->next = (s->next + 1) % CACHE;
+	return h;
+}
+
+static bool rd(struct scan *s, uint64_t iova, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+	while (len > 0) {
+		const uint8_t *h = page_of(s, iova);
+		if (h == NULL)
+			return false;
+		size_t off = (size_t)(iova & (PAGE - 1));
+		size_t n = PAGE - off < len ? PAGE - off : len;
+		memcpy(d, h + off, n);
+		d += n;
+		iova += n;
+		len -= n;
+	}
+	return true;
+}
+
+static bool rd16(struct scan *s, uint64_t iova, uint16_t *v)
+{
+	uint8_t b[2];
+	if (!rd(s, iova, b, 2))
+		return false;
+	*v = (uint16_t)(b[0] | b[1] << 8); /* virtio 1.x rings are little-endian */
+	return true;
+}
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static bool rd_desc(struct scan *s, uint64_t iova, struct desc *d)
+{
+	uint8_t b[DESC_SIZE];
+	if (s->work == 0 || !rd(s, iova, b, sizeof(b)))
+		return false;
+	s->work--;
+	d->addr = 0;
+	for (unsigned i = 0; i < 8; i++)
+		d->addr |= (uint64_t)b[i] << (8 * i);
+	d->len = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 24;
+	d->flags = (uint16_t)(b[12] | b[13] << 8);
+	d->next = (uint16_t)(b[14] | b[15] << 8);
+	return true;
+}
+
+/* Push the present mappings of [addr, addr + len) not pushed yet. */
+static void push_buffer(struct scan *s, uint64_t addr, uint64_t len)
+{
+	if (len == 0)
+		return;
+	uint64_t last = addr + (len - 1) < addr ? UINT64_MAX : addr + (len - 1);
+	uint64_t at = addr & ~(PAGE - 1);
+	for (unsigned pages = 0; pages < BUF_PAGES && s->budget > 0 && s->work > 0; pages++) {
+		if (!iotlb_pushed_test(s->b, at)) {
+			uint64_t room = (last - at) / PAGE + 1; /* pages left in the buffer */
+			uint64_t max = (room > BUF_PAGES ? BUF_PAGES : room) * PAGE;
+			struct vtd_extent x;
+			s->work--;
+			if (vtd_translate_extent(s->b->gm, s->cfg, s->root, s->b->rid, at, VTD_PERM_NONE,
+						 max, &x) == 0 &&
+			    x.status == VTD_OK && x.domain_id == s->did && !x.pass_through) {
+				s->budget--;
+				if (iotlb_bridge_push(s->b, &x) == 0)
+					s->b->st.ringscanned++;
+				uint64_t end = x.iova + x.len; /* > at; 0 if it wrapped */
+				if (end == 0 || end - 1 >= last)
+					return;
+				pages += (unsigned)((end - at) / PAGE) - 1;
+				at = end;
+				continue;
+			}
+		}
+		if (last - at < PAGE)
+			return;
+		at += PAGE;
+	}
+}
+
+static void scan_indirect(struct scan *s, const struct desc *d)
+{
+	/* vhost reads the table itself through the IOTLB too. */
+	push_buffer(s, d->addr, d->len);
+	unsigned n = d->len / DESC_SIZE < IND_MAX ? d->len / DESC_SIZE : IND_MAX;
+	for (unsigned j = 0; j < n && s->budget > 0; j++) {
+		struct desc e;
+		if (!rd_desc(s, d->addr + (uint64_t)j * DESC_SIZE, &e))
+			return;
+		if (!(e.flags & F_INDIRECT)) /* nested indirect is invalid: skip it */
+			push_buffer(s, e.addr, e.len);
+	}
+}
+
+static void scan_ring(struct scan *s, struct iotlb_vring *r)
+{
+	uint16_t avail_idx, used_idx;
+	if (!rd16(s, r->avail + 2, &avail_idx) || !rd16(s, r->used + 2, &used_idx))
+		return;
+	uint16_t pending = (uint16_t)(avail_idx - used_idx);
+	if (pending > r->num)
+		return; /* not a state a sane driver and device produce */
+	/*
+	 * Resume where the last scan stopped if the device has not passed that
+	 * point since (used moved forward by no more than the scan had covered)
+	 * and it lies in the pending window. The indices are 16 bits, so after
+	 * 65536 buffers without a miss the old point could alias into the
+	 * window; the first test catches all but exact multiples of 65536.
+	 */
+	uint16_t from = used_idx;
+	if ((uint16_t)(used_idx - r->scanned_used) <= (uint16_t)(r->scanned - r->scanned_used) &&
+	    (uint16_t)(r->scanned - used_idx) <= pending)
+		from = r->scanned;
+	uint16_t k = from;
+	for (; k != avail_idx && s->budget > 0 && s->work > 0; k++) {
+		uint16_t head;
+		if (!rd16(s, r->avail + 4 + 2ull * (k & (r->num - 1)), &head))
+			break;
+		uint16_t i = head;
+		for (unsigned hops = 0; hops < r->num && i < r->num; hops++) {
+			struct desc d;
+			if (!rd_desc(s, r->desc + (uint64_t)i * DESC_SIZE, &d))
+				break;
+			if (d.flags & F_INDIRECT) {
+				scan_indirect(s, &d);
+				break;
+			}
+			push_buffer(s, d.addr, d.len);
+			if (!(d.flags & F_NEXT) || s->budget == 0)
+				break;
+			i = d.next;
+		}
+	}
+	/* Entries before k were pushed, or found unmapped, or did not fit the
+	 * work budget: only in the first two cases is there nothing to redo. */
+	r->scanned = (s->budget > 0 && s->work > 0) ? avail_idx : (uint16_t)(k - 1);
+	r->scanned_used = used_idx;
+}
+
+void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
+		    uint16_t did)
+{
+	struct scan s = { .b = b, .cfg = cfg, .root = root, .did = did,
+			  .budget = b->ringscan, .work = IOTLB_RINGSCAN_WORK };
+	bool any = false;
+	for (unsigned q = 0; q < IOTLB_VRINGS; q++) {
+		struct iotlb_vring *r = &b->vring[q];
+		if (!r->live || r->num == 0 || (r->num & (r->num - 1)) != 0 || r->num > 32768)
+			continue;
+		any = true;
+		scan_ring(&s, r);
+	}
+	if (any)
+		b->st.ringscans++;
+}

@@ -12,7 +12,12 @@
  * on either bridge (vtd_handle_miss, or a message through the fd and
  * vtd_service_fd, or raw bytes), queue descriptors (qi_model.h) and bump
  * IQT through vtd_mmio_write, register-based invalidations, raw register
- * writes, vtd_reset.
+ * writes, vtd_reset, and the device's split rings (vtd_set_vrings: IOVAs
+ * near mapped ones, any queue size, so bad ones must give -EINVAL) with
+ * the ring scan's budget b->ringscan; what the rings hold is whatever the
+ * script wrote to the RAM behind them (raw words, tables), so after a
+ * translated MISS the scan (iotlb_ringscan.c) reads guest-made chains and
+ * indirect tables through the device's own translation.
  * Invariants:
  *   (a) every UPDATE's [uaddr, uaddr + size) lies inside one guest RAM
  *       mapping, and every page of it is what the guest tables (or, with
@@ -29,10 +34,19 @@
  *   (c) a MISS whose translation faults (or lands outside RAM, or is
  *       malformed) gets no UPDATE; one that translates gets one answer
  *       first, covering the IOVA at the right host address, then at most
- *       `prefetch` more (iotlb_prefetch.c; none while TE is off), each
- *       checked as in (a); UPDATEs only ever follow a MISS of their own
- *       bridge, or, with CAP.CM (input bit), come while a page-selective
- *       IOTLB flush overlapping them is processed (eager pushes).
+ *       `ringscan + prefetch` more (iotlb_ringscan.c, iotlb_prefetch.c;
+ *       none while TE is off, no ring scan after a pass-through answer),
+ *       each checked as in (a) and shadowed for (b); the scan counts at
+ *       most `ringscan` (st.ringscanned), each one an UPDATE vhost got;
+ *       UPDATEs only ever follow a MISS of their own bridge, or, with
+ *       CAP.CM (input bit), come while a page-selective IOTLB flush
+ *       overlapping them is processed (eager pushes);
+ *   (d) only the MISS's own walk records a fault: st.faults grows by one
+ *       exactly for a MISS whose translation faults, else by none, and the
+ *       fault registers (FSTS, FECTL, FRI, the records) change only then,
+ *       in at most one record. Scan and prefetch look; they never fault.
+ *       vtd_set_vrings takes exactly the valid rings (n <= IOTLB_VRINGS,
+ *       sizes powers of two <= 32768) and resets the scan's position.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,10 +89,16 @@ static uint32_t gsts(struct h *h)
 	return (uint32_t)v;
 }
 
-/* What the MISS must get, decided before it is served. */
-static bool expect_update(struct h *h, unsigned b, const struct iotlb_msg *m, uint64_t *host)
+/*
+ * What the MISS must get, decided before it is served: whether it
+ * translates to RAM (host), and if not, whether the walk faulted (the one
+ * case that may record a fault); pass-through (no ring scan then).
+ */
+static bool expect_update(struct h *h, unsigned b, const struct iotlb_msg *m, uint64_t *host,
+			  bool *fault, bool *pt)
 {
 	const struct guest_mem *gm = &h->ram.gm;
+	*fault = *pt = false;
 	if (m->perm < VTD_PERM_R || m->perm > VTD_PERM_RW)
 		return false;
 	if (!vtd_regs_translation_enabled(&h->v.regs)) {
@@ -90,8 +110,47 @@ static bool expect_update(struct h *h, unsigned b, const struct iotlb_msg *m, ui
 	vtd_regs_walk_cfg(&h->v.regs, &cfg);
 	(void)vtd_translate(gm, &cfg, vtd_regs_root(&h->v.regs), h->br[b].rid, m->iova, m->perm,
 			    &x);
+	*fault = vtd_status_is_fault(x.status);
+	*pt = x.pass_through;
 	*host = x.status == VTD_OK ? (uintptr_t)guest_mem_ptr(gm, x.gpa, 1) : 0;
 	return *host != 0;
+}
+
+/* What a recorded fault changes: the guest's view of fault recording. */
+struct fault_view {
+	uint32_t fsts, fectl;
+	unsigned fri;
+	uint64_t frcd[VTD_NFR][2];
+};
+
+static void fault_view(const struct h *h, struct fault_view *fv)
+{
+	const struct vtd_regs *r = &h->v.regs;
+	*fv = (struct fault_view){ .fsts = r->fsts, .fectl = r->fectl, .fri = r->fri };
+	memcpy(fv->frcd, r->frcd, sizeof(fv->frcd));
+}
+
+/*
+ * The MISS itself may record one fault (its own walk faulted); nothing
+ * after its answer may record any: the ring scan and the prefetch only
+ * look, the device did not access those pages (iotlb_ringscan.c).
+ */
+static void check_faults(struct h *h, unsigned b, const struct fault_view *before,
+			 uint64_t faults0, bool may_fault)
+{
+	struct fault_view now;
+	fault_view(h, &now);
+	uint64_t nf = h->br[b].st.faults - faults0;
+	unsigned slots = 0;
+	for (unsigned i = 0; i < VTD_NFR; i++)
+		slots += memcmp(now.frcd[i], before->frcd[i], sizeof(now.frcd[i])) != 0;
+	FUZZ_CHECK(nf == (may_fault ? 1u : 0u), "MISS counted %lu faults, expected %d",
+		   (unsigned long)nf, may_fault);
+	FUZZ_CHECK(nf == 1 ? slots <= 1
+			   : slots == 0 && now.fsts == before->fsts && now.fri == before->fri &&
+				     now.fectl == before->fectl,
+		   "fault registers changed by a MISS that may record %lu fault(s): %u records, "
+		   "FSTS %#x -> %#x", (unsigned long)nf, slots, before->fsts, now.fsts);
 }
 
 /* f bit 0 bridge, 2:1 perm (bit 7: raw), 4:3 how: direct, fd, raw bytes. */
@@ -118,7 +177,11 @@ static void op_miss(struct h *h, struct fin *in)
 		is_miss = iotlb_decode(h->wire, buf, got, &m) == 0 && m.type == IOTLB_MISS;
 	}
 	uint64_t host = 0, bad0 = h->br[b].st.bad_msgs;
-	bool want = is_miss && expect_update(h, b, &m, &host);
+	bool fault = false, pt = false;
+	bool want = is_miss && expect_update(h, b, &m, &host, &fault, &pt);
+	const struct iotlb_stats st0 = h->br[b].st;
+	struct fault_view fv0;
+	fault_view(h, &fv0);
 	h->miss = (int)b;
 	h->nupd = 0;
 	int ret;
@@ -130,16 +193,28 @@ static void op_miss(struct h *h, struct fin *in)
 	}
 	drain(h);
 	h->miss = -1;
-	FUZZ_TRACE("  step %lu: MISS bridge %u iova %#lx perm %u (%s): ret %d, %u UPDATE\n",
-		   (unsigned long)h->seq, b, (unsigned long)m.iova, m.perm,
-		   how < 2 ? "direct" : "fd", ret, h->nupd);
+	const struct iotlb_stats *st = &h->br[b].st;
+	FUZZ_TRACE("  step %lu: MISS bridge %u iova %#lx perm %u (%s): ret %d, %u UPDATE "
+		   "(%lu from the ring scan)\n", (unsigned long)h->seq, b, (unsigned long)m.iova,
+		   m.perm, how < 2 ? "direct" : "fd", ret, h->nupd,
+		   (unsigned long)(st->ringscanned - st0.ringscanned));
+	check_faults(h, b, &fv0, st0.faults, is_miss && fault);
+	/* The scan runs only after a translated, non-pass-through answer, and
+	 * every UPDATE it counts was written (the first one is the answer). */
+	bool te = vtd_regs_translation_enabled(&h->v.regs);
+	unsigned rs = want && te && !pt ? h->br[b].ringscan : 0;
+	uint64_t scanned = st->ringscanned - st0.ringscanned;
+	FUZZ_CHECK(scanned <= rs && scanned + (h->nupd > 0) <= h->nupd &&
+			   st->ringscans - st0.ringscans <= (rs > 0),
+		   "MISS iova %#lx: the ring scan sent %lu UPDATEs (%lu scans) with a budget of %u, "
+		   "%u UPDATEs in all", (unsigned long)m.iova, (unsigned long)scanned,
+		   (unsigned long)(st->ringscans - st0.ringscans), rs, h->nupd);
 	if (!is_miss) {
 		FUZZ_CHECK(ret == 0 && h->nupd == 0 && h->br[b].st.bad_msgs == bad0 + 1,
 			   "a message that is not a MISS: ret %d, %u UPDATEs", ret, h->nupd);
 		return;
 	}
-	bool te = vtd_regs_translation_enabled(&h->v.regs);
-	unsigned most = !want ? 0 : 1 + (te ? h->br[b].prefetch : 0);
+	unsigned most = !want ? 0 : 1 + rs + (te ? h->br[b].prefetch : 0);
 	FUZZ_CHECK(h->nupd >= want && h->nupd <= most,
 		   "MISS iova %#lx perm %u: %u UPDATEs, expected %d..%u", (unsigned long)m.iova, m.perm,
 		   h->nupd, want, most);
@@ -220,6 +295,70 @@ static void op_reg_raw(struct h *h, struct fin *in)
 	mmio_wr(h, off, (g & 1) && off % 8 == 0 ? 8 : 4, fin_u64(in));
 }
 
+/* A ring IOVA: a little past a mapped one (g bit 1 clear), or anything. */
+static uint64_t ring_iova(struct h *h, struct fin *in)
+{
+	uint8_t g = fin_u8(in);
+	if (h->t.nhint && !(g & 2))
+		return h->t.hint[(g >> 2) % h->t.nhint] + fin_u16(in);
+	return fin_u64(in);
+}
+
+/*
+ * The device's split rings (vtd_set_vrings) and the scan's budget
+ * (b->ringscan, 0..509). f bit 0 bridge, 2:1 n (0 clears them, 3 is one
+ * too many), 3 raw 16-bit sizes (else a power of two), 4 three IOVAs per
+ * ring (else one, laid out as a driver does: avail right after the
+ * descriptors, used on the next page), 5 a NULL array. What the rings hold
+ * is whatever the script wrote to the RAM those IOVAs translate to.
+ */
+static void op_rings(struct h *h, struct fin *in)
+{
+	uint8_t f = fin_u8(in);
+	unsigned b = f & 1, n = (f >> 1) & 3, rs = fin_u8(in);
+	struct iotlb_bridge *br = &h->br[b];
+	br->ringscan = rs < 128 ? rs : 128 + (rs - 128) * 3;
+	struct iotlb_vring r[IOTLB_VRINGS + 1], old[IOTLB_VRINGS];
+	memset(r, 0, sizeof(r));
+	memcpy(old, br->vring, sizeof(old));
+	bool ok = n <= IOTLB_VRINGS && !(n > 0 && (f & 0x20));
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t num = (f & 8) ? fin_u16(in) : (uint16_t)(1u << fin_pick(in, 16));
+		ok = ok && num != 0 && (num & (num - 1)) == 0 && num <= 32768;
+		r[i].num = num;
+		if (f & 0x10) {
+			r[i].desc = ring_iova(h, in);
+			r[i].avail = ring_iova(h, in);
+			r[i].used = ring_iova(h, in);
+		} else {
+			r[i].desc = ring_iova(h, in);
+			r[i].avail = r[i].desc + 16ull * num;
+			r[i].used = (r[i].avail + 6 + 2ull * num + 4095) & ~4095ull;
+		}
+		r[i].scanned = fin_u16(in); /* the caller's leftovers: must be reset */
+		r[i].scanned_used = fin_u16(in);
+	}
+	int ret = vtd_set_vrings(&h->v, br, (f & 0x20) ? NULL : r, n);
+	FUZZ_TRACE("  step %lu: rings bridge %u n %u num %u desc %#lx avail %#lx used %#lx, "
+		   "ringscan %u: ret %d\n", (unsigned long)h->seq, b, n, r[0].num,
+		   (unsigned long)r[0].desc, (unsigned long)r[0].avail, (unsigned long)r[0].used,
+		   br->ringscan, ret);
+	FUZZ_CHECK(ret == (ok ? 0 : -EINVAL), "vtd_set_vrings n %u num %u %u: ret %d", n, r[0].num,
+		   r[1].num, ret);
+	for (unsigned i = 0; i < IOTLB_VRINGS; i++) {
+		const struct iotlb_vring *v = &br->vring[i];
+		if (!ok) {
+			FUZZ_CHECK(memcmp(v, &old[i], sizeof(*v)) == 0, "rejected rings changed ring %u", i);
+			continue;
+		}
+		bool live = i < n;
+		FUZZ_CHECK(v->live == live && v->scanned == 0 && v->scanned_used == 0 &&
+				   (!live || (v->num == r[i].num && v->desc == r[i].desc &&
+					      v->avail == r[i].avail && v->used == r[i].used)),
+			   "ring %u not set as asked", i);
+	}
+}
+
 static void reset_and_wrap(struct h *h, bool reset)
 {
 	if (reset)
@@ -266,7 +405,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vt_init(&h->t, &h->ram.gm, 0, POOL_END, rids, bases);
 	h->miss = -1;
 	for (h->seq = 1; !fin_empty(&in) && h->seq < 256; h->seq++) {
-		switch (fin_pick(&in, 16)) {
+		/* 17: op bytes 0..15 keep their meaning from before the rings. */
+		switch (fin_pick(&in, 17)) {
 		case 0: vt_op_ctx(&h->t, &in); break;
 		case 1: case 2: vt_op_map(&h->t, &in); break;
 		case 3: vt_op_raw(&h->t, &in, SPAN); break;
@@ -277,6 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 12: op_queue_setup(h, &in); break;
 		case 13: op_reg_inval(h, &in); break;
 		case 14: op_reg_raw(h, &in); break;
+		case 16: op_rings(h, &in); break;
 		default:
 			if (fin_u8(&in) < 16) {
 				reset_and_wrap(h, true);

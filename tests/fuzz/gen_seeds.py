@@ -191,7 +191,8 @@ def seeds_regs():
 # byte 0: bit 0 caching mode, bit 1 v1 wire, bits 3:2 max_len (4K 64K 2M 1G),
 # bits 5:4 prefetch (0 1 8 32);
 # ops: 0 ctx, 1 map, 3 raw word, 4 program root/TE, 5 MISS, 8 descriptor,
-# 10 move IQT, 12 queue setup, 13 register invalidation, 15 reset/FSTS.
+# 10 move IQT, 12 queue setup, 13 register invalidation, 15 reset/FSTS,
+# 16 the device's rings (vtd_set_vrings) and the ring scan's budget.
 # Tables: root at 0, then 4 KiB tables in allocation order from 0x1000.
 
 def br_miss(bridge, perm, how=0, hint=0, off=0):
@@ -251,6 +252,77 @@ def seeds_bridge():
           + br_bump(3)
           + br_desc(desc_t(4), 0x8000)                     # slot 0 := IEC
           + u8(15) + u8(0x80))                             # clear IQE: resume
+
+
+def br_rings(bridge, budget, rings=(), three=False, raw_sizes=False):
+    """op_rings: rings = [(num, [(hint, off), ...])]: one (hint, off) per
+    ring laid out as a driver does, three (desc, avail, used) with three;
+    the budget byte is the scan's UPDATE budget below 128."""
+    f = bridge | (len(rings) << 1) | (8 if raw_sizes else 0) | (0x10 if three else 0)
+    out = u8(16) + u8(f) + u8(budget)
+    for num, iovas in rings:
+        out += u16(num) if raw_sizes else u8(num.bit_length() - 1)
+        for hint, off in iovas:
+            out += u8(hint << 2) + u16(off)
+        out += u16(0x1234) + u16(0x5678)                   # stale scan state: reset
+    return out
+
+
+def vdesc(gpa, addr, length, flags=0, nxt=0):
+    """A split-ring descriptor written as two raw words."""
+    return br_raw_word(gpa, addr) + br_raw_word(gpa + 8, length | flags << 32 | nxt << 48)
+
+
+def seeds_bridge_rings():
+    NEXT, INDIRECT = 1, 4
+    # 00:02.0 in domain 5: IOVA 1 MiB -> 0xa0000 (16 pages, the rings live
+    # there), IOVA 2 MiB -> B (16 pages, the buffers). Tables: ctx 0x1000,
+    # top 0x2000, L3 0x3000, L2 0x4000, L1 0x5000 (1 MiB), L1 0x6000 (2 MiB).
+    tables = (u8(0) + ctx(0, 0x01, 5)
+              + u8(1) + leaves(0, 0x30, 0x100, 0, 16)
+              + u8(1) + leaves(0, 0x34, 0x200, 0, 16))
+    queue_te = u8(12) + u8(0) + u8(4) + u8(3)
+    # One ring of 4 at IOVA 1 MiB: descriptors, avail at +64, used at +4 KiB.
+    # Two heads pending: a chain of two buffers, and an indirect table of two.
+    ring = (vdesc(0xa0000, 0x200000, 0x3000, NEXT, 1)
+            + vdesc(0xa0010, 0x206000, 0x1000)
+            + vdesc(0xa0020, 0x100800, 32, INDIRECT)
+            + vdesc(0xa0800, 0x20a000, 0x1000) + vdesc(0xa0810, 0x20c000, 0x800)
+            + br_raw_word(0xa0040, 2 << 16 | 0 << 32 | 2 << 48))     # avail idx 2: 0, 2
+    write('fuzz_iotlb_bridge', 'ring-scan',
+          u8(0x00) + tables + queue_te + ring
+          + br_rings(0, 16, [(4, [(0, 0)])])
+          + br_miss(0, 1, hint=0, off=0x5000)              # answer + 5 from the scan
+          + br_raw_word(0x6030, 0)                         # unmap IOVA 0x206000
+          + br_desc(d_iotlb(2, 5), 0) + br_desc(d_wait(1, 0x9f000), 1)
+          + br_bump(2)                                     # domain flush: it must go
+          + br_raw_word(0xa0040, 3 << 16 | 0 << 32 | 2 << 48)
+          + br_raw_word(0xa0048, 1)                        # avail[2] = desc 1 (unmapped)
+          + br_miss(0, 2, hint=0, off=0x7000)              # scan resumes at avail 2
+          + br_rings(0, 0))                                # the device stops
+    # Two rings on 00:03.0 (domain 6), three IOVAs each, prefetch 8, 64 KiB
+    # extents, a budget of 3: a chain looping on itself, an indirect table
+    # with a nested indirect entry, used idx 1; then bad sizes and clearing.
+    tables1 = (u8(0) + ctx(1, 0x01, 6)
+               + u8(1) + leaves(0, 0x30, 0x100, 0, 16)
+               + u8(1) + leaves(0, 0x34, 0x200, 0, 16))
+    rings = (vdesc(0xa0000, 0x200000, 0x1000, NEXT, 0)
+             + vdesc(0xa0010, 0x100800, 48, INDIRECT)
+             + vdesc(0xa0800, 0x202000, 0x2000)
+             + vdesc(0xa0810, 0x104800, 16, INDIRECT)
+             + vdesc(0xa0820, 0x208000, 0x1000)
+             + br_raw_word(0xa2000, 3 << 16 | 5 << 32 | 1 << 48)       # avail: 5, 1, 0
+             + br_raw_word(0xa3000, 1 << 16)                           # used idx 1
+             + vdesc(0xa4000, 0x20e000, 0x1000)
+             + br_raw_word(0xa4020, 1 << 16))                          # ring 1: head 0
+    write('fuzz_iotlb_bridge', 'ring-scan-budget',
+          u8(0x24) + tables1 + queue_te + rings
+          + br_rings(1, 3, [(8, [(0, 0), (0, 0x2000), (0, 0x3000)]),
+                            (2, [(0, 0x4000), (0, 0x4020), (0, 0x5000)])], three=True)
+          + br_miss(1, 1, hint=1, off=0xc000)
+          + br_rings(1, 100, [(3, [(0, 0)])], raw_sizes=True)   # not a power of two
+          + br_miss(1, 3, hint=1, off=0xf000)
+          + br_rings(1, 0))
 
 
 # --- fuzz_pci_config ---------------------------------------------------------
@@ -454,6 +526,7 @@ if __name__ == '__main__':
     seeds_walk()
     seeds_regs()
     seeds_bridge()
+    seeds_bridge_rings()
     seeds_pci()
     seeds_bzimage()
     seeds_vmlinux()

@@ -227,3 +227,22 @@ void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint
 	if (any)
 		b->st.ringscans++;
 }
+
+void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
+{
+	if (b->ringscan == 0 || !vtd_regs_translation_enabled(b->regs))
+		return;
+	for (unsigned q = 0; q < IOTLB_VRINGS; q++) {
+		if (!b->vring[q].live)
+			continue;
+		struct vtd_walk_cfg cfg;
+		struct vtd_extent x;
+		vtd_regs_walk_cfg(b->regs, &cfg);
+		uint64_t root = vtd_regs_root(b->regs);
+		if (vtd_translate_extent(b->gm, &cfg, root, b->rid, b->vring[q].avail & ~(PAGE - 1),
+					 VTD_PERM_R, PAGE, &x) == 0 &&
+		    x.status == VTD_OK && !x.pass_through)
+			iotlb_ringscan(b, &cfg, root, x.domain_id);
+		return;
+	}
+}

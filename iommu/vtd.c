@@ -38,6 +38,10 @@ static void on_event(void *opaque, const struct vtd_event *ev)
 	switch (ev->type) {
 	case VTD_EV_IQ_TAIL:
 		(void)vtd_qi_process(&v->regs, v->gm, dispatch_inval, v, &v->qi);
+		/* After the invalidations: what is pushed is what the tables say now. */
+		for (unsigned i = 0; i < v->nbridges; i++)
+			if (v->bridge[i]->ringscan_on_inval)
+				iotlb_bridge_scan_rings(v->bridge[i]);
 		for (unsigned i = 0; i < v->nbridges; i++)
 			if (v->bridge[i]->shadow != NULL)
 				(void)iotlb_shadow_check(v->bridge[i]->shadow, v->gm, &v->regs,

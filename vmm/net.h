@@ -9,8 +9,8 @@
  * Behind the VT-d (iommu=on): the device offers VIRTIO_F_ACCESS_PLATFORM
  * and refuses FEATURES_OK without it, so its rings and buffers are IOVAs.
  * vhost asks for their translations on its fd (IOTLB MISS); the event loop
- * answers them through net->bridge (vtd_handle_miss, which may also push
- * the live mappings next to the miss: iommu/iotlb_prefetch.c), and the guest's
+ * answers them through net->bridge (vtd_handle_miss, which also pushes the
+ * buffers queued in the rings: iommu/iotlb_ringscan.c), and the guest's
  * invalidations reach vhost through the same bridge from the vCPU that
  * writes the VT-d registers. The requester id is bus 0, devfn
  * PCI_DEVFN(1 + index, 0): where net_create puts the device.
@@ -22,12 +22,13 @@
  * which start/stop (device lock held) and bar_moved (bus lock held only)
  * both change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
  *   - on a vCPU thread by VT-d register accesses (no other lock held; the
- *     INVALIDATE writes on the vhost fd and the fault/completion MSI ioctl
- *     happen under it),
+ *     INVALIDATE writes on the vhost fd, the ring scan's UPDATEs after a
+ *     queue run, and the fault/completion MSI ioctl happen under it),
  *   - on the event-loop thread by vtd_handle_miss (no other lock held; the
- *     UPDATE writes, prefetched ones included, happen under it),
- *   - on a vCPU thread by net_start's ring prefill, under the virtio device
- *     lock, with net->lock NOT held.
+ *     UPDATE writes, the ring scan's included, happen under it),
+ *   - on a vCPU thread by net_start's ring prefill and by vtd_set_vrings
+ *     (net_start, net_stop), under the virtio device lock, with net->lock
+ *     NOT held.
  * Nothing runs under vtd.lock that takes a PCI, virtio or net lock (the
  * VT-d's callbacks are a write() on a vhost fd and KVM_SIGNAL_MSI), so
  * there is no inversion. vhost itself never waits for user space: a miss

@@ -385,7 +385,7 @@ static void setup_once(struct h *h)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint64_t max_lens[4] = { 0x1000, 0x10000, 0x200000, 0 };
-	static const unsigned prefetch[4] = { 0, 1, 8, IOTLB_PREFETCH_DEFAULT };
+	static const unsigned prefetch[4] = { 0, 1, 8, 32 };
 	struct h *h = &H;
 	if (h->ram.n == 0)
 		setup_once(h);

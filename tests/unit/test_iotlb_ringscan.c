@@ -452,6 +452,41 @@ static void test_hostile_ring_addresses(void **state)
 	expect_no_fault(e);
 }
 
+/* ringscan_on_inval: a queue run (here a lone wait descriptor) ends with
+ * a scan, without any miss; off, or with translation off, it does not. */
+static void test_scan_on_inval(void **state)
+{
+	struct env *e = *state;
+	rings_on(e, 8, 16);
+	for (uint16_t i = 0; i < 3; i++)
+		simple_entry(e, i);
+	indices(e, 2, 0);
+	queue_wait(e, 1);
+	submit(e);
+	expect_none(e);
+	e->br.ringscan_on_inval = true;
+	queue_wait(e, 2);
+	submit(e);
+	assert_int_equal(status_word(e), 2);
+	expect_bufs(e, 0, 1);
+	assert_int_equal(e->br.st.misses, 0);
+	assert_int_equal(e->br.st.ringscans, 1);
+	/* The next run pushes only what was queued since. */
+	indices(e, 3, 1);
+	queue_wait(e, 3);
+	submit(e);
+	expect_bufs(e, 2, 2);
+	/* Translation off: nothing to push. */
+	simple_entry(e, 3);
+	indices(e, 4, 1);
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26);
+	expect_inval(e, 0, UINT64_MAX); /* TE off empties vhost */
+	queue_wait(e, 4);
+	submit(e);
+	expect_none(e);
+	expect_no_fault(e);
+}
+
 static void test_set_vrings_and_off(void **state)
 {
 	struct env *e = *state;
@@ -539,6 +574,7 @@ int main(void)
 		T(test_hostile_indices),
 		T(test_hostile_buffers),
 		T(test_hostile_ring_addresses),
+		T(test_scan_on_inval),
 		T(test_set_vrings_and_off),
 		T(test_other_domain_and_pass_through),
 	};

@@ -508,6 +508,7 @@ struct iotlb_stats {
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
 	int last_write_errno;   /* errno of the last failed write (0: short write) */
+	uint16_t last_status;   /* enum vtd_status of the last translated miss */
 	uint64_t svc_ns_sum;    /* miss service time (walk + write of its UPDATE) */
 	uint64_t svc_ns_max;
 	uint64_t svc_hist[IOTLB_HIST_BUCKETS];
@@ -663,8 +664,10 @@ struct iotlb_bridge {
 	struct iotlb_held held; /* see 5c */
 	/* Ring scan (5d): at most `ringscan` UPDATEs per miss (0: off). */
 	unsigned ringscan;
-	/* Also scan after each invalidation queue run (vmm's default): in
-	 * strict mode the guest's unmaps come between its refills. */
+	/* Also scan after each invalidation queue run. Off: it was faster in
+	 * strict mode, but every test-bed boot with it saw DMA faults (vhost
+	 * reading descriptors the guest had not queued) that boots without it
+	 * almost never do; docs/BENCHMARKS.md. VMM_IOTLB_SCAN_ON_INVAL=1. */
 	bool ringscan_on_inval;
 	struct iotlb_vring vring[IOTLB_VRINGS];
 };
@@ -760,6 +763,24 @@ void iotlb_prefetch_around(struct iotlb_bridge *b, const struct vtd_walk_cfg *cf
  */
 void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
 		    uint16_t did);
+/*
+ * For the log of a faulting miss: is iova inside a buffer the driver has
+ * queued (avail entries from the used index to the avail index, chains
+ * and indirect tables followed as the scan does)? Then the driver handed
+ * the device an IOVA it had not mapped; if not, the device is reading a
+ * descriptor that is not (or no longer) queued. 1 and *hit when found, 0
+ * when not, -ENOENT when no live ring could be read. Bounded like a scan;
+ * pushes nothing. Caller holds the VT-d lock.
+ */
+struct iotlb_ring_hit {
+	unsigned queue;
+	uint16_t used_idx, avail_idx, avail_pos, head, desc; /* desc: index in its table */
+	bool indirect;          /* desc indexes the indirect table of head */
+	uint64_t addr;
+	uint32_t len;
+};
+int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring_hit *hit);
+
 /* The same outside a miss (after an invalidation queue run, with
  * ringscan_on_inval): the domain is the one the device's first live ring
  * translates in; nothing is done while translation is off, for a
@@ -825,6 +846,10 @@ int vtd_add_bridge(struct vtd *v, struct iotlb_bridge *b);
  * device stops), under the lock. -EINVAL for a bad size or NULL. */
 int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vring *r,
 		   unsigned n);
+
+/* iotlb_ringscan_find for b, under the lock. */
+int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
+		      struct iotlb_ring_hit *hit);
 
 /* Handle one decoded MISS for b under the lock. */
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m);

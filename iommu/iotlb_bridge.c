@@ -122,6 +122,7 @@ static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm,
 		b->st.bad_msgs++;
 		return -EINVAL;
 	}
+	b->st.last_status = (uint16_t)ext.status;
 	if (vtd_status_is_fault(ext.status)) {
 		b->st.faults++;
 		/* fpd is only meaningful once the context entry was accepted; the

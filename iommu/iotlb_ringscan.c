@@ -27,6 +27,7 @@
  */
 #include "iommu.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define PAGE 4096ull
@@ -245,4 +246,79 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
 			iotlb_ringscan(b, &cfg, root, x.domain_id);
 		return;
 	}
+}
+
+static bool covers(const struct desc *d, uint64_t iova)
+{
+	return d->len > 0 && iova >= d->addr && iova - d->addr < d->len;
+}
+
+int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring_hit *hit)
+{
+	if (!vtd_regs_translation_enabled(b->regs))
+		return -ENOENT;
+	struct vtd_walk_cfg cfg;
+	vtd_regs_walk_cfg(b->regs, &cfg);
+	struct scan s = { .b = b, .cfg = &cfg, .root = vtd_regs_root(b->regs),
+			  .work = IOTLB_RINGSCAN_WORK };
+	bool read_one = false;
+	for (unsigned q = 0; q < IOTLB_VRINGS; q++) {
+		const struct iotlb_vring *r = &b->vring[q];
+		uint16_t avail_idx, used_idx;
+		if (!r->live || r->num == 0 || (r->num & (r->num - 1)) != 0 ||
+		    !rd16(&s, r->avail + 2, &avail_idx) || !rd16(&s, r->used + 2, &used_idx))
+			continue;
+		read_one = true;
+		uint16_t pending = (uint16_t)(avail_idx - used_idx);
+		if (pending > r->num)
+			pending = r->num;
+		*hit = (struct iotlb_ring_hit){ .queue = q, .used_idx = used_idx,
+						.avail_idx = avail_idx };
+		for (uint16_t k = 0; k < pending && s.work > 0; k++) {
+			uint16_t pos = (uint16_t)(used_idx + k), head;
+			if (!rd16(&s, r->avail + 4 + 2ull * (pos & (r->num - 1)), &head))
+				break;
+			hit->avail_pos = pos;
+			hit->head = head;
+			uint16_t i = head;
+			for (unsigned hops = 0; hops < r->num && i < r->num; hops++) {
+				struct desc d;
+				if (!rd_desc(&s, r->desc + (uint64_t)i * DESC_SIZE, &d))
+					break;
+				if (d.flags & F_INDIRECT) {
+					hit->indirect = true;
+					unsigned n = d.len / DESC_SIZE < IND_MAX ? d.len / DESC_SIZE : IND_MAX;
+					for (unsigned j = 0; j < n; j++) {
+						struct desc e;
+						if (!rd_desc(&s, d.addr + (uint64_t)j * DESC_SIZE, &e))
+							break;
+						if (!(e.flags & F_INDIRECT) && covers(&e, iova)) {
+							hit->desc = (uint16_t)j;
+							hit->addr = e.addr;
+							hit->len = e.len;
+							return 1;
+						}
+					}
+					hit->indirect = false;
+					if (covers(&d, iova)) { /* the table itself */
+						hit->desc = i;
+						hit->addr = d.addr;
+						hit->len = d.len;
+						return 1;
+					}
+					break;
+				}
+				if (covers(&d, iova)) {
+					hit->desc = i;
+					hit->addr = d.addr;
+					hit->len = d.len;
+					return 1;
+				}
+				if (!(d.flags & F_NEXT))
+					break;
+				i = d.next;
+			}
+		}
+	}
+	return read_one ? 0 : -ENOENT;
 }

@@ -128,6 +128,15 @@ int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vri
 	return 0;
 }
 
+int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
+		      struct iotlb_ring_hit *hit)
+{
+	pthread_mutex_lock(&v->lock);
+	int ret = iotlb_ringscan_find(b, iova, hit);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m)
 {
 	pthread_mutex_lock(&v->lock);

@@ -97,7 +97,7 @@ static void iotlb_log_once(struct net_dev *n, unsigned kind, const char *fmt, ..
 	if (n->iotlb_logged & kind)
 		return;
 	n->iotlb_logged |= kind;
-	char msg[256];
+	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -119,14 +119,38 @@ static void iotlb_drop(int ep, struct net_dev *n, const char *why)
  * for a failed write, -EIO without the cause: the cause is the errno the
  * bridge kept in st.last_write_errno (err, 0 for a short write).
  */
-static void iotlb_log_miss(struct net_dev *n, const struct iotlb_msg *m, int rc, int err)
+static void iotlb_log_miss(struct vm *vm, struct net_dev *n, const struct iotlb_msg *m, int rc,
+			   int err, unsigned status)
 {
 	unsigned long long iova = m->iova;
 	const char *acc = access_name(m->perm);
 	if (rc == -EFAULT) {
+		if (n->iotlb_logged & LOG_FAULT)
+			return;
+		/*
+		 * Say whether the guest queued that IOVA: if a pending buffer
+		 * covers it, the driver handed the device an address it had not
+		 * mapped; if none does, the device is reading a descriptor that
+		 * is not queued (stale data, e.g. through a stale translation).
+		 */
+		struct iotlb_ring_hit h;
+		char where[160];
+		int found = vtd_find_in_rings(vm->vtd, &n->bridge, m->iova, &h);
+		if (found == 1)
+			snprintf(where, sizeof(where),
+				 "queued by the guest: queue %u avail[%u] (used %u, avail %u) head %u, "
+				 "%sdescriptor %u [0x%llx, +0x%x)",
+				 h.queue, h.avail_pos, h.used_idx, h.avail_idx, h.head,
+				 h.indirect ? "indirect " : "", h.desc, (unsigned long long)h.addr, h.len);
+		else
+			snprintf(where, sizeof(where), "%s",
+				 found == 0 ? "in no buffer the guest has queued"
+					    : "the rings could not be read");
+		char st[32] = "";
+		if (status != 0)
+			snprintf(st, sizeof(st), " (walk status 0x%x)", status);
 		iotlb_log_once(n, LOG_FAULT, "IOTLB miss for iova 0x%llx (%s) has no translation to "
-			       "guest RAM (a DMA fault if the guest translates), nothing sent to vhost",
-			       iova, acc);
+			       "guest RAM%s, nothing sent to vhost; it is %s", iova, acc, st, where);
 		return;
 	}
 	if (rc == -EINVAL) {
@@ -188,8 +212,9 @@ static int iotlb_serve_one(struct vm *vm, int ep, struct net_dev *n)
 		/* The bridge keeps the write's errno; read it under the lock it is written under. */
 		pthread_mutex_lock(&vm->vtd->lock);
 		int err = n->bridge.st.last_write_errno;
+		unsigned status = n->bridge.st.last_status;
 		pthread_mutex_unlock(&vm->vtd->lock);
-		iotlb_log_miss(n, &m, rc, err);
+		iotlb_log_miss(vm, n, &m, rc, err, status);
 	}
 	return 1;
 }

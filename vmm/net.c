@@ -267,8 +267,9 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 				    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024", rs);
 		n->bridge.ringscan = (unsigned)v;
 	}
-	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL"); /* for measurements: 0 turns it off */
-	n->bridge.ringscan_on_inval = soi == NULL || strcmp(soi, "0") != 0;
+	/* For study only: with it the test bed's guests see DMA faults (iommu.h). */
+	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
+	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
 	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu.h, 5b */
 	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {
 		n->bridge.shadow = calloc(1, sizeof(*n->bridge.shadow));

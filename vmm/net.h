@@ -23,7 +23,8 @@
  * both change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
  *   - on a vCPU thread by VT-d register accesses (no other lock held; the
  *     INVALIDATE writes on the vhost fd, the ring scan's UPDATEs after a
- *     queue run, and the fault/completion MSI ioctl happen under it),
+ *     queue run (VMM_IOTLB_SCAN_ON_INVAL=1 only), and the fault/completion
+ *     MSI ioctl happen under it),
  *   - on the event-loop thread by vtd_handle_miss (no other lock held; the
  *     UPDATE writes, the ring scan's included, happen under it),
  *   - on a vCPU thread by net_start's ring prefill and by vtd_set_vrings

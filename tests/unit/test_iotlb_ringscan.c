@@ -236,6 +236,36 @@ static void test_chains_and_indirect(void **state)
 	expect_bufs(e, 3, 5);
 	assert_int_equal(e->br.st.ringscanned, 7);
 	expect_no_fault(e);
+
+	/* iotlb_ringscan_find, for the log of a faulting miss: which queued
+	 * buffer (if any) covers an IOVA. */
+	struct iotlb_ring_hit h;
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(2) + 0x10, &h), 1);
+	assert_int_equal(h.queue, 0);
+	assert_int_equal(h.avail_pos, 0);
+	assert_int_equal(h.head, 0);
+	assert_int_equal(h.desc, 2);
+	assert_false(h.indirect);
+	assert_int_equal(h.addr, buf_iova(2));
+	assert_int_equal(h.used_idx, 0);
+	assert_int_equal(h.avail_idx, 2);
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(4) + 0x800, &h), 1);
+	assert_int_equal(h.avail_pos, 1);
+	assert_int_equal(h.head, 9);
+	assert_true(h.indirect);
+	assert_int_equal(h.desc, 1);
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, IND_IOVA + 8, &h), 1);
+	assert_false(h.indirect);
+	assert_int_equal(h.desc, 9);
+	/* In no chain (buffer 7), behind a nested indirect entry (6), or
+	 * used already: not queued. */
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(7), &h), 0);
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(6), &h), 0);
+	indices(e, 2, 1);
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(0), &h), 0);
+	assert_int_equal(vtd_set_vrings(&e->v, &e->br, NULL, 0), 0);
+	assert_int_equal(vtd_find_in_rings(&e->v, &e->br, buf_iova(4), &h), -ENOENT);
+	expect_none(e);
 }
 
 static void test_buffer_extents(void **state)

@@ -229,6 +229,23 @@ static void net_shadow_report(void *opaque, const char *msg)
 	fprintf(stderr, "vmm: net%u: %s\n", n->index, msg);
 }
 
+/* *out = the decimal count in environment variable name (unset or empty:
+ * def); -EINVAL when it is not a number from 0 to max. */
+static int env_count(const char *name, unsigned def, unsigned max, unsigned *out)
+{
+	const char *s = getenv(name);
+	*out = def;
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v > max || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
 /*
  * iommu=on: vhost's device IOTLB, the message format, and the bridge that
  * answers this device's misses (requester id 00:(1 + index).0).
@@ -247,26 +264,15 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	rc = iotlb_bridge_init(&n->bridge, n->vhost.vhost_fd,
 			       v2 ? IOTLB_WIRE_V2 : IOTLB_WIRE_V1_NATIVE, rid, &n->vm->mem,
 			       &n->vm->vtd->regs, 0);
-	n->bridge.prefetch = IOTLB_PREFETCH_DEFAULT;
-	const char *pf = getenv("VMM_IOTLB_PREFETCH"); /* for measurements: 0 turns it off */
-	if (pf != NULL && pf[0] != '\0') {
-		char *end;
-		unsigned long v = strtoul(pf, &end, 10);
-		if (*end != '\0' || v > 512)
-			return errmsg(err, errlen, VMM_EXIT_USAGE,
-				    "VMM_IOTLB_PREFETCH=%s: want a number from 0 to 512", pf);
-		n->bridge.prefetch = (unsigned)v;
-	}
-	n->bridge.ringscan = IOTLB_RINGSCAN_DEFAULT;
-	const char *rs = getenv("VMM_IOTLB_RINGSCAN"); /* for measurements: 0 turns it off */
-	if (rs != NULL && rs[0] != '\0') {
-		char *end;
-		unsigned long v = strtoul(rs, &end, 10);
-		if (*end != '\0' || v > 1024)
-			return errmsg(err, errlen, VMM_EXIT_USAGE,
-				    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024", rs);
-		n->bridge.ringscan = (unsigned)v;
-	}
+	/* For measurements: both take 0 (off) .. max; see README.md. */
+	if (env_count("VMM_IOTLB_PREFETCH", IOTLB_PREFETCH_DEFAULT, 512, &n->bridge.prefetch) < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
+			    "VMM_IOTLB_PREFETCH=%s: want a number from 0 to 512",
+			    getenv("VMM_IOTLB_PREFETCH"));
+	if (env_count("VMM_IOTLB_RINGSCAN", IOTLB_RINGSCAN_DEFAULT, 1024, &n->bridge.ringscan) < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
+			    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024",
+			    getenv("VMM_IOTLB_RINGSCAN"));
 	/* For study only: with it the test bed's guests see DMA faults (iommu.h). */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;

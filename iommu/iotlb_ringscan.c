@@ -153,24 +153,81 @@ static void push_buffer(struct scan *s, uint64_t addr, uint64_t len)
 	}
 }
 
-static void scan_indirect(struct scan *s, const struct desc *d)
+/* One buffer of a queued chain, as walk_queued hands them out. */
+struct ring_buf {
+	uint16_t pos, head, desc; /* avail position, chain head, index in its table */
+	bool indirect;            /* desc indexes head's indirect table */
+	uint64_t addr;
+	uint32_t len;
+};
+
+/* Called for each buffer; false stops the walk. */
+typedef bool (*ring_buf_fn)(struct scan *s, const struct ring_buf *rb, void *opaque);
+
+/*
+ * Hand fn each buffer of the chains queued at avail positions [from, to):
+ * direct descriptors in chain order; for an indirect head, the table itself
+ * (vhost reads it through the IOTLB too) and then its first IND_MAX
+ * entries, nested indirect ones skipped (invalid in virtio). A chain stops
+ * after num hops or at an unreadable descriptor, the walk at an unreadable
+ * avail entry. Returns the position fn stopped at; else `to`, or, when the
+ * work budget ran out, the position in progress then.
+ */
+static uint16_t walk_queued(struct scan *s, const struct iotlb_vring *r, uint16_t from,
+			    uint16_t to, ring_buf_fn fn, void *opaque)
 {
-	/* vhost reads the table itself through the IOTLB too. */
-	push_buffer(s, d->addr, d->len);
-	unsigned n = d->len / DESC_SIZE < IND_MAX ? d->len / DESC_SIZE : IND_MAX;
-	for (unsigned j = 0; j < n && s->budget > 0; j++) {
-		struct desc e;
-		if (!rd_desc(s, d->addr + (uint64_t)j * DESC_SIZE, &e))
-			return;
-		if (!(e.flags & F_INDIRECT)) /* nested indirect is invalid: skip it */
-			push_buffer(s, e.addr, e.len);
+	uint16_t k = from;
+	for (; k != to && s->work > 0; k++) {
+		struct ring_buf rb = { .pos = k };
+		if (!rd16(s, r->avail + 4 + 2ull * (k & (r->num - 1)), &rb.head))
+			return to;
+		uint16_t i = rb.head;
+		for (unsigned hops = 0; hops < r->num && i < r->num; hops++) {
+			struct desc d;
+			if (!rd_desc(s, r->desc + (uint64_t)i * DESC_SIZE, &d))
+				break;
+			rb.desc = i;
+			rb.addr = d.addr;
+			rb.len = d.len;
+			if (!fn(s, &rb, opaque))
+				return k;
+			if (d.flags & F_INDIRECT) {
+				unsigned n = d.len / DESC_SIZE < IND_MAX ? d.len / DESC_SIZE : IND_MAX;
+				rb.indirect = true;
+				for (unsigned j = 0; j < n; j++) {
+					struct desc e;
+					if (!rd_desc(s, d.addr + (uint64_t)j * DESC_SIZE, &e))
+						break;
+					if (e.flags & F_INDIRECT)
+						continue;
+					rb.desc = (uint16_t)j;
+					rb.addr = e.addr;
+					rb.len = e.len;
+					if (!fn(s, &rb, opaque))
+						return k;
+				}
+				break;
+			}
+			if (!(d.flags & F_NEXT))
+				break;
+			i = d.next;
+		}
 	}
+	return s->work > 0 ? to : (uint16_t)(k - 1);
+}
+
+static bool push_one(struct scan *s, const struct ring_buf *rb, void *opaque)
+{
+	(void)opaque;
+	push_buffer(s, rb->addr, rb->len);
+	return s->budget > 0;
 }
 
 static void scan_ring(struct scan *s, struct iotlb_vring *r)
 {
 	uint16_t avail_idx, used_idx;
-	if (!rd16(s, r->avail + 2, &avail_idx) || !rd16(s, r->used + 2, &used_idx))
+	if (s->budget == 0 || s->work == 0 || !rd16(s, r->avail + 2, &avail_idx) ||
+	    !rd16(s, r->used + 2, &used_idx))
 		return;
 	uint16_t pending = (uint16_t)(avail_idx - used_idx);
 	if (pending > r->num)
@@ -186,29 +243,10 @@ static void scan_ring(struct scan *s, struct iotlb_vring *r)
 	if ((uint16_t)(used_idx - r->scanned_used) <= (uint16_t)(r->scanned - r->scanned_used) &&
 	    (uint16_t)(r->scanned - used_idx) <= pending)
 		from = r->scanned;
-	uint16_t k = from;
-	for (; k != avail_idx && s->budget > 0 && s->work > 0; k++) {
-		uint16_t head;
-		if (!rd16(s, r->avail + 4 + 2ull * (k & (r->num - 1)), &head))
-			break;
-		uint16_t i = head;
-		for (unsigned hops = 0; hops < r->num && i < r->num; hops++) {
-			struct desc d;
-			if (!rd_desc(s, r->desc + (uint64_t)i * DESC_SIZE, &d))
-				break;
-			if (d.flags & F_INDIRECT) {
-				scan_indirect(s, &d);
-				break;
-			}
-			push_buffer(s, d.addr, d.len);
-			if (!(d.flags & F_NEXT) || s->budget == 0)
-				break;
-			i = d.next;
-		}
-	}
-	/* Entries before k were pushed, or found unmapped, or did not fit the
-	 * work budget: only in the first two cases is there nothing to redo. */
-	r->scanned = (s->budget > 0 && s->work > 0) ? avail_idx : (uint16_t)(k - 1);
+	uint16_t end = walk_queued(s, r, from, avail_idx, push_one, NULL);
+	/* Entries before `end` were pushed or found unmapped; the one at `end`
+	 * did not fit the budget and is redone next time. */
+	r->scanned = (s->budget > 0 && s->work > 0) ? avail_idx : end;
 	r->scanned_used = used_idx;
 }
 
@@ -248,9 +286,26 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
 	}
 }
 
-static bool covers(const struct desc *d, uint64_t iova)
+struct find {
+	uint64_t iova;
+	struct iotlb_ring_hit *hit;
+	bool found;
+};
+
+static bool find_one(struct scan *s, const struct ring_buf *rb, void *opaque)
 {
-	return d->len > 0 && iova >= d->addr && iova - d->addr < d->len;
+	struct find *f = opaque;
+	(void)s;
+	if (rb->len == 0 || f->iova < rb->addr || f->iova - rb->addr >= rb->len)
+		return true;
+	f->hit->avail_pos = rb->pos;
+	f->hit->head = rb->head;
+	f->hit->desc = rb->desc;
+	f->hit->indirect = rb->indirect;
+	f->hit->addr = rb->addr;
+	f->hit->len = rb->len;
+	f->found = true;
+	return false;
 }
 
 int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring_hit *hit)
@@ -261,8 +316,9 @@ int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring
 	vtd_regs_walk_cfg(b->regs, &cfg);
 	struct scan s = { .b = b, .cfg = &cfg, .root = vtd_regs_root(b->regs),
 			  .work = IOTLB_RINGSCAN_WORK };
+	struct find f = { .iova = iova, .hit = hit };
 	bool read_one = false;
-	for (unsigned q = 0; q < IOTLB_VRINGS; q++) {
+	for (unsigned q = 0; q < IOTLB_VRINGS && !f.found; q++) {
 		const struct iotlb_vring *r = &b->vring[q];
 		uint16_t avail_idx, used_idx;
 		if (!r->live || r->num == 0 || (r->num & (r->num - 1)) != 0 ||
@@ -270,55 +326,13 @@ int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring
 			continue;
 		read_one = true;
 		uint16_t pending = (uint16_t)(avail_idx - used_idx);
-		if (pending > r->num)
-			pending = r->num;
 		*hit = (struct iotlb_ring_hit){ .queue = q, .used_idx = used_idx,
 						.avail_idx = avail_idx };
-		for (uint16_t k = 0; k < pending && s.work > 0; k++) {
-			uint16_t pos = (uint16_t)(used_idx + k), head;
-			if (!rd16(&s, r->avail + 4 + 2ull * (pos & (r->num - 1)), &head))
-				break;
-			hit->avail_pos = pos;
-			hit->head = head;
-			uint16_t i = head;
-			for (unsigned hops = 0; hops < r->num && i < r->num; hops++) {
-				struct desc d;
-				if (!rd_desc(&s, r->desc + (uint64_t)i * DESC_SIZE, &d))
-					break;
-				if (d.flags & F_INDIRECT) {
-					hit->indirect = true;
-					unsigned n = d.len / DESC_SIZE < IND_MAX ? d.len / DESC_SIZE : IND_MAX;
-					for (unsigned j = 0; j < n; j++) {
-						struct desc e;
-						if (!rd_desc(&s, d.addr + (uint64_t)j * DESC_SIZE, &e))
-							break;
-						if (!(e.flags & F_INDIRECT) && covers(&e, iova)) {
-							hit->desc = (uint16_t)j;
-							hit->addr = e.addr;
-							hit->len = e.len;
-							return 1;
-						}
-					}
-					hit->indirect = false;
-					if (covers(&d, iova)) { /* the table itself */
-						hit->desc = i;
-						hit->addr = d.addr;
-						hit->len = d.len;
-						return 1;
-					}
-					break;
-				}
-				if (covers(&d, iova)) {
-					hit->desc = i;
-					hit->addr = d.addr;
-					hit->len = d.len;
-					return 1;
-				}
-				if (!(d.flags & F_NEXT))
-					break;
-				i = d.next;
-			}
-		}
+		(void)walk_queued(&s, r, used_idx,
+				  (uint16_t)(used_idx + (pending > r->num ? r->num : pending)), find_one,
+				  &f);
 	}
+	if (f.found)
+		return 1;
 	return read_one ? 0 : -ENOENT;
 }

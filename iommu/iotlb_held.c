@@ -1,6 +1,6 @@
 /*
  * iotlb_held.c - the list of translations vhost may hold for one bridge
- * (iommu.h, section 5c).
+ * (iotlb_bridge.h, section 5c).
  *
  * A flat array in push order with lazy deletion: an INVALIDATE marks the
  * entries it covers dead, and the next add compacts the array once dead

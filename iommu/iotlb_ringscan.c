@@ -23,7 +23,7 @@
  *     No fault is recorded: the device did not access those pages.
  * So a lying ring can at worst make us push mappings the guest has
  * anyway, which a real IOTLB may cache at any time, and the invalidation
- * path covers them like any other UPDATE (iommu.h, 5c and section 6).
+ * path covers them like any other UPDATE (iotlb_bridge.h 5c, iommu.h section 6).
  */
 #include "iommu.h"
 

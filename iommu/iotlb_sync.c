@@ -9,7 +9,7 @@
  * everything" made vhost miss again on both rings and on every buffer
  * still posted, after every flush. What a domain flush promises is only
  * that no cached translation differs from the tables once its wait
- * completes, so every held entry (iommu.h 5c) that still translates the
+ * completes, so every held entry (iotlb_bridge.h 5c) that still translates the
  * same way may stay; the others are invalidated. That is exactly what a
  * hardware IOTLB that refetched everything would look like.
  *

@@ -96,7 +96,7 @@ static int net_start(void *opaque, uint64_t features, const struct virtio_pci_qu
 	n->started = true;
 	pthread_mutex_unlock(&n->lock);
 	if (n->iommu && (features & BIT(VIRTIO_F_ACCESS_PLATFORM))) {
-		/* For the ring scan after misses (iommu.h, 5d); before vhost starts,
+		/* For the ring scan after misses (iommu/iotlb_bridge.h, 5d); before vhost starts,
 		 * so its first misses already find them. */
 		struct iotlb_vring r[VHOST_NET_QUEUES];
 		for (unsigned i = 0; i < VHOST_NET_QUEUES; i++)
@@ -276,7 +276,7 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	/* For study only: with it the test bed's guests see DMA faults (iommu.h). */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
-	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu.h, 5b */
+	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu/iotlb_bridge.h, 5b */
 	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {
 		n->bridge.shadow = calloc(1, sizeof(*n->bridge.shadow));
 		if (n->bridge.shadow == NULL)

@@ -72,7 +72,8 @@
  * one again until the guest maps it again.
  *
  * Nothing else needs the lock: reading a MISS from the fd happens outside
- * it. Callbacks (msi) run with the lock held and must not call vtd_*.
+ * it. (The mark taken before a read, for late misses, 5e, is taken under
+ * it: any invalidation logged after the mark is in the window.) Callbacks (msi) run with the lock held and must not call vtd_*.
  */
 #define VTD_MAX_BRIDGES 8
 
@@ -111,6 +112,11 @@ int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vri
 int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
 		      struct iotlb_ring_hit *hit);
 
+/* Late misses (5e), under the lock: take a mark before reading b's fd;
+ * when a read after the mark found the fd empty, hand it back. */
+uint64_t vtd_queue_mark(struct vtd *v, struct iotlb_bridge *b);
+void vtd_queue_empty(struct vtd *v, struct iotlb_bridge *b, uint64_t mark);
+
 /* Handle one decoded MISS for b under the lock. */
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m);
 
@@ -118,7 +124,7 @@ int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_ms
  * Read one message from b->fd (without the lock), decode it in b->wire and
  * handle it if it is a MISS. For the event loop on POLLIN. Returns 0 when
  * handled (or ignored: counted in bad_msgs), -EAGAIN when nothing was
- * there, -EPIPE at end of file, or the miss status.
+ * there (the queue was empty: reported to the bridge, 5e), -EPIPE at end of file, or the miss status.
  */
 int vtd_service_fd(struct vtd *v, struct iotlb_bridge *b);
 

@@ -124,6 +124,10 @@ static int translated_miss(struct iotlb_bridge *b, uint64_t iova, uint8_t perm,
 	}
 	b->st.last_status = (uint16_t)ext.status;
 	if (vtd_status_is_fault(ext.status)) {
+		if (iotlb_miss_is_stale(b, iova)) {
+			b->st.stale_misses++;
+			return -ESTALE;
+		}
 		b->st.faults++;
 		/* fpd is only meaningful once the context entry was accepted; the
 		 * walker leaves it false otherwise, so root/context faults record. */
@@ -285,10 +289,21 @@ static int page_flush(struct iotlb_bridge *b, const struct vtd_inval *inv)
 	return sent;
 }
 
+/* The IOVAs inv may have unmapped, for telling late misses (5e). */
+static void log_retired(struct iotlb_bridge *b, const struct vtd_inval *inv)
+{
+	bool ranged = (inv->kind == VTD_INVAL_IOTLB_PAGE || inv->kind == VTD_INVAL_DEVTLB) &&
+		      !inv->all;
+	if (inv->kind == VTD_INVAL_DEVTLB && inv->sid != b->rid)
+		return;
+	iotlb_retired_log(&b->retired, ranged ? inv->first : 0, ranged ? inv->last : UINT64_MAX);
+}
+
 int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
 {
 	if (b == NULL || inv == NULL)
 		return -EINVAL;
+	log_retired(b, inv);
 	int ret;
 	switch (inv->kind) {
 	case VTD_INVAL_RESET:

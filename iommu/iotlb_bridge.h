@@ -1,7 +1,7 @@
 /*
  * iotlb_bridge.h - section 5 of the iommu/ interface: the vhost IOTLB
  * bridge of one device (iotlb_bridge.c), what vhost may hold (5b-5c) and
- * the ring scan (5d). Included through iommu.h, whose header comment
+ * the ring scan (5d), late misses (5e). Included through iommu.h, whose header comment
  * states the rules (purity, threat model, locking) these follow.
  */
 #ifndef IOMMU_IOTLB_BRIDGE_H
@@ -31,6 +31,7 @@ struct iotlb_stats {
 	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
+	uint64_t stale_misses;  /* MISSes answered before they were read, then unmapped (5e) */
 	int last_write_errno;   /* errno of the last failed write (0: short write) */
 	uint16_t last_status;   /* enum vtd_status of the last translated miss */
 	uint64_t svc_ns_sum;    /* miss service time (walk + write of its UPDATE) */
@@ -159,6 +160,30 @@ struct iotlb_vring {
 	uint16_t scanned_used;      /* the used index that scan saw */
 };
 
+/*
+ * 5e. Late misses (iotlb_stale.c). vhost may queue a MISS twice, or have
+ * it answered by a push before it is read; by the time it is read the
+ * guest may have used and unmapped the buffer, and the walk fails. Such a
+ * MISS is stale, not a DMA fault: it gets no answer and records nothing
+ * (st.stale_misses). The bridge logs the ranges of the guest's
+ * invalidations, and the event loop tells it when vhost's read queue was
+ * seen empty; iotlb_stale.c has the rule and why it is sound.
+ */
+#define IOTLB_RETIRED_MAX 256
+
+struct iotlb_retired_range {
+	uint64_t first, last;
+};
+
+struct iotlb_retired {
+	struct iotlb_retired_range range[IOTLB_RETIRED_MAX]; /* range i at slot i % MAX */
+	uint64_t seq;           /* ranges logged, ever */
+	uint64_t window;        /* seq when vhost's read queue was last seen empty */
+};
+
+/* A guest invalidation of [first, last] (everything: 0, UINT64_MAX). */
+void iotlb_retired_log(struct iotlb_retired *r, uint64_t first, uint64_t last);
+
 struct iotlb_bridge {
 	int fd;                 /* vhost fd (or a fake); owned by the caller */
 	enum iotlb_wire wire;   /* negotiated message format */
@@ -188,12 +213,13 @@ struct iotlb_bridge {
 	struct iotlb_held held; /* see 5c */
 	/* Ring scan (5d): at most `ringscan` UPDATEs per miss (0: off). */
 	unsigned ringscan;
-	/* Also scan after each invalidation queue run. Off: it was faster in
-	 * strict mode, but every test-bed boot with it saw DMA faults (vhost
-	 * reading descriptors the guest had not queued) that boots without it
-	 * almost never do; docs/BENCHMARKS.md. VMM_IOTLB_SCAN_ON_INVAL=1. */
+	/* Also scan after each invalidation queue run (VMM_IOTLB_SCAN_ON_INVAL=1;
+	 * docs/BENCHMARKS.md). Its pushes answer misses the event loop has
+	 * read but not served yet; those are late misses (5e), once taken for
+	 * DMA faults. */
 	bool ringscan_on_inval;
 	struct iotlb_vring vring[IOTLB_VRINGS];
+	struct iotlb_retired retired; /* see 5e */
 };
 
 /*
@@ -214,6 +240,9 @@ int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint
  *   - a translation fault is recorded with vtd_regs_record_fault (unless
  *     the context has FPD) and nothing is sent; vhost's virtqueue stays
  *     stalled, as a device would after a DMA fault.
+ *   - a translation fault on an IOVA the guest invalidated a moment ago
+ *     (iotlb_miss_is_stale, 5e) is a late MISS: nothing is sent, nothing
+ *     recorded, st.stale_misses counts it.
  *   - a target that is not guest RAM: nothing is sent (counted).
  * Every uaddr range is checked against the guest_mem region right before
  * the write: nothing outside guest RAM's host mapping ever reaches vhost.
@@ -221,7 +250,7 @@ int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint
  * push more; the service time counted is that of the answer alone.
  * Allocation-free. Locking: caller holds the VT-d lock (see section 6).
  * Returns 0 when an UPDATE was written, -EFAULT when a fault or non-RAM
- * target left nothing to send, -EINVAL for a bad message, -EIO when the
+ * target left nothing to send, -ESTALE for a late MISS, -EINVAL for a bad message, -EIO when the
  * write failed.
  */
 int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m);
@@ -313,5 +342,17 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b);
 bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
 void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
 void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);
+
+/*
+ * Late misses (5e). Before reading vhost's queue the caller takes a mark;
+ * when a read then finds the queue empty it hands that mark back, and the
+ * invalidations logged before it leave the window. iotlb_miss_is_stale:
+ * may the walk of iova have failed because the guest unmapped it after
+ * the MISS was queued (held by vhost, or invalidated in the window)?
+ * Caller holds the VT-d lock.
+ */
+uint64_t iotlb_bridge_queue_mark(const struct iotlb_bridge *b);
+void iotlb_bridge_queue_empty(struct iotlb_bridge *b, uint64_t mark);
+bool iotlb_miss_is_stale(const struct iotlb_bridge *b, uint64_t iova);
 
 #endif

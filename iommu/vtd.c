@@ -145,15 +145,35 @@ int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_ms
 	return ret;
 }
 
+uint64_t vtd_queue_mark(struct vtd *v, struct iotlb_bridge *b)
+{
+	pthread_mutex_lock(&v->lock);
+	uint64_t mark = iotlb_bridge_queue_mark(b);
+	pthread_mutex_unlock(&v->lock);
+	return mark;
+}
+
+void vtd_queue_empty(struct vtd *v, struct iotlb_bridge *b, uint64_t mark)
+{
+	pthread_mutex_lock(&v->lock);
+	iotlb_bridge_queue_empty(b, mark);
+	pthread_mutex_unlock(&v->lock);
+}
+
 int vtd_service_fd(struct vtd *v, struct iotlb_bridge *b)
 {
 	uint8_t buf[IOTLB_WIRE_MAX];
 	ssize_t n;
+	uint64_t mark = vtd_queue_mark(v, b);
 	do {
 		n = read(b->fd, buf, sizeof(buf));
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		vtd_queue_empty(v, b, mark);
+		return -EAGAIN;
+	}
 	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return -errno;
 	if (n == 0)
 		return -EPIPE;
 	struct iotlb_msg m;

@@ -273,7 +273,7 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 		return errmsg(err, errlen, VMM_EXIT_USAGE,
 			    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024",
 			    getenv("VMM_IOTLB_RINGSCAN"));
-	/* For study only: with it the test bed's guests see DMA faults (iommu.h). */
+	/* Off by default: see the A/Bs in docs/BENCHMARKS.md. */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
 	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu/iotlb_bridge.h, 5b */

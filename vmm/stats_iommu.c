@@ -42,6 +42,7 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 	t->resyncs += s->resyncs;
 	t->resync_kept += s->resync_kept;
 	t->resync_stale += s->resync_stale;
+	t->stale_misses += s->stale_misses;
 	t->svc_ns_sum += s->svc_ns_sum;
 	if (s->svc_ns_max > t->svc_ns_max)
 		t->svc_ns_max = s->svc_ns_max;
@@ -112,12 +113,13 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"write_errors\": %" PRIu64 ", \"bytes_mapped\": %" PRIu64
 		", \"prefetched\": %" PRIu64 ", \"eager\": %" PRIu64 ", \"ringscans\": %" PRIu64
 		", \"ringscanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
-		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
+		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64
+		", \"stale_misses\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,
 		st->ringscanned, st->resyncs,
-		st->resync_kept, st->resync_stale, st->svc_ns_sum, st->svc_ns_max, hist_median_ns(st));
+		st->resync_kept, st->resync_stale, st->stale_misses, st->svc_ns_sum, st->svc_ns_max, hist_median_ns(st));
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		fprintf(f, "%s%" PRIu64, i ? ", " : "", st->svc_hist[i]);
 	fputc(']', f);
@@ -181,10 +183,10 @@ void vm_print_iommu_summary(const struct vm *vm)
 		"vmm: iotlb: misses %" PRIu64 " updates %" PRIu64 " (prefetched %" PRIu64
 		", eager %" PRIu64 ", from ring scans %" PRIu64 ") invalidates %" PRIu64 " (domain flushes re-walked %" PRIu64
 		", entries kept %" PRIu64 ", changed %" PRIu64 ")"
-		" faults %" PRIu64 " mapped %" PRIu64 " KiB, miss service median <%.1f us max %.1f us"
+		" faults %" PRIu64 " (late misses, not faults: %" PRIu64 ") mapped %" PRIu64 " KiB, miss service median <%.1f us max %.1f us"
 		"; guest invalidations %" PRIu64 " (queued descriptors %" PRIu64 ")\n",
 		t->misses, t->updates, t->prefetched, t->eager, t->ringscanned, t->invalidates, t->resyncs,
-		t->resync_kept, t->resync_stale, t->faults,
+		t->resync_kept, t->resync_stale, t->faults, t->stale_misses,
 		t->bytes_mapped >> 10,
 		(double)hist_median_ns(t) / 1000.0, (double)t->svc_ns_max / 1000.0, inv,
 		s.qi.descs);

@@ -42,9 +42,16 @@
  *       CAP.CM (input bit), come while a page-selective IOTLB flush
  *       overlapping them is processed (eager pushes);
  *   (d) only the MISS's own walk records a fault: st.faults grows by one
- *       exactly for a MISS whose translation faults, else by none, and the
- *       fault registers (FSTS, FECTL, FRI, the records) change only then,
- *       in at most one record. Scan and prefetch look; they never fault.
+ *       exactly for a MISS whose translation faults and that is not late,
+ *       else by none, and the fault registers (FSTS, FECTL, FRI, the
+ *       records) change only then, in at most one record. Scan and
+ *       prefetch look; they never fault.
+ *   (e) a late MISS (iommu.h 5e) gets -ESTALE, no UPDATE, no record. A
+ *       MISS read right after the queue was seen empty is late exactly
+ *       when vhost (the shadow, not the bridge's held list) holds a
+ *       translated entry covering it, or the held list overflowed; one
+ *       that waited (input bit) may also be late through the window, as
+ *       iotlb_miss_is_stale says.
  *       vtd_set_vrings takes exactly the valid rings (n <= IOTLB_VRINGS,
  *       sizes powers of two <= 32768) and resets the scan's position.
  */
@@ -153,7 +160,19 @@ static void check_faults(struct h *h, unsigned b, const struct fault_view *befor
 		   "FSTS %#x -> %#x", (unsigned long)nf, slots, before->fsts, now.fsts);
 }
 
-/* f bit 0 bridge, 2:1 perm (bit 7: raw), 4:3 how: direct, fd, raw bytes. */
+/* Does vhost (the shadow) hold a translated entry covering iova? */
+static bool vhost_holds(const struct h *h, unsigned b, uint64_t iova)
+{
+	for (unsigned i = 0; i < h->sh[b].n; i++) {
+		const struct sh_ent *e = &h->sh[b].e[i];
+		if (e->translated && e->iova <= iova && iova <= e->last)
+			return true;
+	}
+	return false;
+}
+
+/* f bit 0 bridge, 2:1 perm (bit 7: raw), 4:3 how: direct, fd, raw bytes;
+ * bit 5: the MISS waited in the queue (else the queue was just empty). */
 static void op_miss(struct h *h, struct fin *in)
 {
 	uint8_t f = fin_u8(in), buf[80];
@@ -179,6 +198,19 @@ static void op_miss(struct h *h, struct fin *in)
 	uint64_t host = 0, bad0 = h->br[b].st.bad_msgs;
 	bool fault = false, pt = false;
 	bool want = is_miss && expect_update(h, b, &m, &host, &fault, &pt);
+	bool waited = f & 0x20;
+	if (!waited)
+		vtd_queue_empty(&h->v, &h->br[b], vtd_queue_mark(&h->v, &h->br[b]));
+	bool late = false;
+	if (is_miss && fault) {
+		late = vhost_holds(h, b, m.iova) || h->br[b].held.overflow;
+		if (waited)
+			late = late || iotlb_miss_is_stale(&h->br[b], m.iova);
+		else
+			FUZZ_CHECK(late == iotlb_miss_is_stale(&h->br[b], m.iova),
+				   "fresh MISS iova %#lx: late %d by the shadow, not by the bridge",
+				   (unsigned long)m.iova, late);
+	}
 	const struct iotlb_stats st0 = h->br[b].st;
 	struct fault_view fv0;
 	fault_view(h, &fv0);
@@ -198,7 +230,10 @@ static void op_miss(struct h *h, struct fin *in)
 		   "(%lu from the ring scan)\n", (unsigned long)h->seq, b, (unsigned long)m.iova,
 		   m.perm, how < 2 ? "direct" : "fd", ret, h->nupd,
 		   (unsigned long)(st->ringscanned - st0.ringscanned));
-	check_faults(h, b, &fv0, st0.faults, is_miss && fault);
+	check_faults(h, b, &fv0, st0.faults, is_miss && fault && !late);
+	FUZZ_CHECK(st->stale_misses - st0.stale_misses == late && (!late || ret == -ESTALE),
+		   "MISS iova %#lx late %d: ret %d, stale_misses +%lu", (unsigned long)m.iova, late,
+		   ret, (unsigned long)(st->stale_misses - st0.stale_misses));
 	/* The scan runs only after a translated, non-pass-through answer, and
 	 * every UPDATE it counts was written (the first one is the answer). */
 	bool te = vtd_regs_translation_enabled(&h->v.regs);
@@ -219,7 +254,8 @@ static void op_miss(struct h *h, struct fin *in)
 		   "MISS iova %#lx perm %u: %u UPDATEs, expected %d..%u", (unsigned long)m.iova, m.perm,
 		   h->nupd, want, most);
 	if (!want) {
-		FUZZ_CHECK(ret == (m.perm >= 1 && m.perm <= 3 ? -EFAULT : -EINVAL), "ret %d", ret);
+		FUZZ_CHECK(ret == (m.perm < 1 || m.perm > 3 ? -EINVAL : late ? -ESTALE : -EFAULT),
+			   "ret %d", ret);
 		return;
 	}
 	const struct iotlb_msg *u = &h->upd;

@@ -73,7 +73,8 @@
  *
  * Nothing else needs the lock: reading a MISS from the fd happens outside
  * it. (The mark taken before a read, for late misses, 5e, is taken under
- * it: any invalidation logged after the mark is in the window.) Callbacks (msi) run with the lock held and must not call vtd_*.
+ * it: any invalidation logged after the mark is in the window.) Callbacks
+ * (msi) run with the lock held and must not call vtd_*.
  */
 #define VTD_MAX_BRIDGES 8
 
@@ -124,7 +125,8 @@ int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_ms
  * Read one message from b->fd (without the lock), decode it in b->wire and
  * handle it if it is a MISS. For the event loop on POLLIN. Returns 0 when
  * handled (or ignored: counted in bad_msgs), -EAGAIN when nothing was
- * there (the queue was empty: reported to the bridge, 5e), -EPIPE at end of file, or the miss status.
+ * there (the queue was empty: reported to the bridge, 5e), -EPIPE at end
+ * of file, or the miss status.
  */
 int vtd_service_fd(struct vtd *v, struct iotlb_bridge *b);
 

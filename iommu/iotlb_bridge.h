@@ -1,8 +1,9 @@
 /*
  * iotlb_bridge.h - section 5 of the iommu/ interface: the vhost IOTLB
- * bridge of one device (iotlb_bridge.c), what vhost may hold (5b-5c) and
- * the ring scan (5d), late misses (5e). Included through iommu.h, whose header comment
- * states the rules (purity, threat model, locking) these follow.
+ * bridge of one device (iotlb_bridge.c), what vhost may hold (5b-5c),
+ * the ring scan (5d) and late misses (5e). Included through iommu.h,
+ * whose header comment states the rules (purity, threat model, locking)
+ * these follow.
  */
 #ifndef IOMMU_IOTLB_BRIDGE_H
 #define IOMMU_IOTLB_BRIDGE_H
@@ -166,8 +167,9 @@ struct iotlb_vring {
  * guest may have used and unmapped the buffer, and the walk fails. Such a
  * MISS is stale, not a DMA fault: it gets no answer and records nothing
  * (st.stale_misses). The bridge logs the ranges of the guest's
- * invalidations, and the event loop tells it when vhost's read queue was
- * seen empty; iotlb_stale.c has the rule and why it is sound.
+ * invalidations (and "everything" when the device starts or stops), and
+ * the event loop tells it when vhost's read queue was seen empty;
+ * iotlb_stale.c has the rule and why it is sound.
  */
 #define IOTLB_RETIRED_MAX 256
 
@@ -250,8 +252,8 @@ int iotlb_bridge_init(struct iotlb_bridge *b, int fd, enum iotlb_wire wire, uint
  * push more; the service time counted is that of the answer alone.
  * Allocation-free. Locking: caller holds the VT-d lock (see section 6).
  * Returns 0 when an UPDATE was written, -EFAULT when a fault or non-RAM
- * target left nothing to send, -ESTALE for a late MISS, -EINVAL for a bad message, -EIO when the
- * write failed.
+ * target left nothing to send, -ESTALE for a late MISS, -EINVAL for a bad
+ * message, -EIO when the write failed.
  */
 int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m);
 

@@ -25,6 +25,10 @@
  * on the held list (a). From the MISS being queued to its being read the
  * queue is not empty, so it was last seen empty before the invalidation,
  * which is therefore in the window (b).
+ * A MISS queued before the device stopped may be read after it, when the
+ * driver has already unmapped the buffers it took back (in lazy mode
+ * before any flush): starting or stopping the device (vtd_set_vrings) logs
+ * "everything", so such a MISS is late too.
  * What it can hide: a real fault on such an IOVA, i.e. a device reading
  * memory the guest unmapped a moment ago. The answer does not change
  * (nothing is sent, the queue waits); only the fault record is not made,

@@ -119,7 +119,8 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,
 		st->ringscanned, st->resyncs,
-		st->resync_kept, st->resync_stale, st->stale_misses, st->svc_ns_sum, st->svc_ns_max, hist_median_ns(st));
+		st->resync_kept, st->resync_stale, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
+		hist_median_ns(st));
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		fprintf(f, "%s%" PRIu64, i ? ", " : "", st->svc_hist[i]);
 	fputc(']', f);
@@ -181,9 +182,10 @@ void vm_print_iommu_summary(const struct vm *vm)
 		inv += s.inval_by_kind[k];
 	fprintf(stderr,
 		"vmm: iotlb: misses %" PRIu64 " updates %" PRIu64 " (prefetched %" PRIu64
-		", eager %" PRIu64 ", from ring scans %" PRIu64 ") invalidates %" PRIu64 " (domain flushes re-walked %" PRIu64
-		", entries kept %" PRIu64 ", changed %" PRIu64 ")"
-		" faults %" PRIu64 " (late misses, not faults: %" PRIu64 ") mapped %" PRIu64 " KiB, miss service median <%.1f us max %.1f us"
+		", eager %" PRIu64 ", from ring scans %" PRIu64 ") invalidates %" PRIu64
+		" (domain flushes re-walked %" PRIu64 ", entries kept %" PRIu64 ", changed %" PRIu64 ")"
+		" faults %" PRIu64 " (late misses, not faults: %" PRIu64 ") mapped %" PRIu64
+		" KiB, miss service median <%.1f us max %.1f us"
 		"; guest invalidations %" PRIu64 " (queued descriptors %" PRIu64 ")\n",
 		t->misses, t->updates, t->prefetched, t->eager, t->ringscanned, t->invalidates, t->resyncs,
 		t->resync_kept, t->resync_stale, t->faults, t->stale_misses,

@@ -173,6 +173,26 @@ static void test_marks_never_move_back(void **state)
 	assert_int_equal(late_miss(e, X, VTD_PERM_R), -EFAULT);
 }
 
+static void test_device_stop_makes_queued_misses_late(void **state)
+{
+	struct env *e = *state;
+	te_on(e);
+	queue_seen_empty(e);
+	struct iotlb_vring r = { .desc = 0x10000000, .avail = 0x10001000, .used = 0x10002000,
+				 .num = 256 };
+	assert_int_equal(vtd_set_vrings(&e->v, &e->br, &r, 1), 0);
+	queue_seen_empty(e);
+	assert_int_equal(late_miss(e, Y, VTD_PERM_R), -EFAULT);
+	/* The driver unbinds: the device stops, a buffer vhost asked for is
+	 * unmapped without a flush yet (lazy); its MISS is read only now. */
+	assert_int_equal(vtd_set_vrings(&e->v, &e->br, NULL, 0), 0);
+	assert_int_equal(late_miss(e, Y, VTD_PERM_R), -ESTALE);
+	assert_int_equal(miss(e, Y, VTD_PERM_R), -EFAULT);
+	expect_none(e);
+	assert_int_equal(e->br.st.faults, 2);
+	assert_int_equal(e->br.st.stale_misses, 1);
+}
+
 /* Through the fd, as the event loop reads it. */
 static void write_miss(struct env *e, uint64_t iova)
 {
@@ -217,6 +237,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_devtlb_of_other_device_not_logged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_marks_never_move_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_stop_makes_queued_misses_late, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_service_fd_sees_the_queue_empty, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

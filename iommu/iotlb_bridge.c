@@ -216,15 +216,22 @@ static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t
 		m.size = last - first + 1; /* < 2^64 since first > 0 or last < max */
 	}
 	int ret = send_msg(b, &m);
+	uint64_t lo = m.iova, hi = m.iova + (m.size - 1);
+	if (m.size == UINT64_MAX && m.iova == 0)
+		hi = UINT64_MAX;
 	if (ret == 0) {
 		b->st.invalidates++;
 		if (m.size == UINT64_MAX && m.iova == 0)
 			iotlb_held_reset(&b->held);
 		else
-			iotlb_held_drop(&b->held, m.iova, m.iova + (m.size - 1));
+			iotlb_held_drop(&b->held, &lo, &hi);
 		if (b->shadow != NULL)
 			iotlb_shadow_invalidate(b->shadow, m.iova, m.size);
 	}
+	/* Late misses (5e): what vhost forgot, with the whole entries it
+	 * dropped; logged even if the write failed (the held list keeps them
+	 * then, which says as much). */
+	iotlb_retired_log(&b->retired, lo, hi);
 	/* Even if the write failed: the marks may no longer be true. */
 	iotlb_pushed_forget(b, m.iova, m.iova + (m.size - 1) < m.iova ? UINT64_MAX
 								     : m.iova + (m.size - 1));
@@ -289,21 +296,10 @@ static int page_flush(struct iotlb_bridge *b, const struct vtd_inval *inv)
 	return sent;
 }
 
-/* The IOVAs inv may have unmapped, for telling late misses (5e). */
-static void log_retired(struct iotlb_bridge *b, const struct vtd_inval *inv)
-{
-	bool ranged = (inv->kind == VTD_INVAL_IOTLB_PAGE || inv->kind == VTD_INVAL_DEVTLB) &&
-		      !inv->all;
-	if (inv->kind == VTD_INVAL_DEVTLB && inv->sid != b->rid)
-		return;
-	iotlb_retired_log(&b->retired, ranged ? inv->first : 0, ranged ? inv->last : UINT64_MAX);
-}
-
 int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
 {
 	if (b == NULL || inv == NULL)
 		return -EINVAL;
-	log_retired(b, inv);
 	int ret;
 	switch (inv->kind) {
 	case VTD_INVAL_RESET:

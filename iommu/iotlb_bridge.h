@@ -128,9 +128,10 @@ struct iotlb_held {
 void iotlb_held_reset(struct iotlb_held *h);
 void iotlb_held_add(struct iotlb_held *h, uint64_t iova, uint64_t len, uint64_t gpa,
 		    uint8_t perm, uint16_t did);
-/* An INVALIDATE of [first, last] was written: vhost dropped every entry
- * overlapping it (whole entries), so do the same. */
-void iotlb_held_drop(struct iotlb_held *h, uint64_t first, uint64_t last);
+/* An INVALIDATE of [*first, *last] was written: vhost dropped every entry
+ * overlapping it (whole entries), so do the same; widens [*first, *last]
+ * to cover the entries dropped. */
+void iotlb_held_drop(struct iotlb_held *h, uint64_t *first, uint64_t *last);
 /* May vhost hold a translated entry overlapping [first, last]? */
 bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t last);
 
@@ -166,10 +167,10 @@ struct iotlb_vring {
  * it answered by a push before it is read; by the time it is read the
  * guest may have used and unmapped the buffer, and the walk fails. Such a
  * MISS is stale, not a DMA fault: it gets no answer and records nothing
- * (st.stale_misses). The bridge logs the ranges of the guest's
- * invalidations (and "everything" when the device starts or stops), and
- * the event loop tells it when vhost's read queue was seen empty;
- * iotlb_stale.c has the rule and why it is sound.
+ * (st.stale_misses). The bridge logs what its INVALIDATEs took from
+ * vhost (and "everything" when the device stops), and the event loop
+ * tells it when vhost's read queue was seen empty; iotlb_stale.c has the
+ * rule and why it is sound.
  */
 #define IOTLB_RETIRED_MAX 256
 
@@ -183,7 +184,7 @@ struct iotlb_retired {
 	uint64_t window;        /* seq when vhost's read queue was last seen empty */
 };
 
-/* A guest invalidation of [first, last] (everything: 0, UINT64_MAX). */
+/* vhost forgot [first, last] (everything: 0, UINT64_MAX). */
 void iotlb_retired_log(struct iotlb_retired *r, uint64_t first, uint64_t last);
 
 struct iotlb_bridge {

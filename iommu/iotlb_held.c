@@ -54,15 +54,22 @@ static bool overlaps(const struct iotlb_held_ent *e, uint64_t first, uint64_t la
 	return e->iova <= last && first <= e->iova + (e->len - 1);
 }
 
-void iotlb_held_drop(struct iotlb_held *h, uint64_t first, uint64_t last)
+void iotlb_held_drop(struct iotlb_held *h, uint64_t *first, uint64_t *last)
 {
+	uint64_t lo = *first, hi = *last;
 	for (unsigned i = 0; i < h->n; i++) {
 		struct iotlb_held_ent *e = &h->e[i];
-		if (e->live && overlaps(e, first, last)) {
+		if (e->live && overlaps(e, *first, *last)) {
 			e->live = false;
 			h->live--;
+			if (e->iova < lo)
+				lo = e->iova;
+			if (e->iova + (e->len - 1) > hi)
+				hi = e->iova + (e->len - 1);
 		}
 	}
+	*first = lo;
+	*last = hi;
 }
 
 bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t last)

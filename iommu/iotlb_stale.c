@@ -16,19 +16,21 @@
  * The rule: a MISS whose walk faults is stale when its IOVA
  *   (a) lies in a translation vhost may still hold (the held list: lazy
  *       mode clears a PTE long before the flush that invalidates it), or
- *   (b) was covered by a guest invalidation made since vhost's read queue
- *       was last seen empty.
- * Why this catches every late MISS for an IOVA X the guest really mapped:
- * vhost translates before it touches a buffer, so the MISS was queued
- * before the buffer was used, so before the guest unmapped X and before
- * the invalidation of X. Until that invalidation vhost's entry for X is
- * on the held list (a). From the MISS being queued to its being read the
- * queue is not empty, so it was last seen empty before the invalidation,
- * which is therefore in the window (b).
+ *   (b) was in what an INVALIDATE took from vhost (its range and the whole
+ *       entries it dropped) since vhost's read queue was last seen empty.
+ * Why this catches every late MISS for an IOVA X: it was answered by an
+ * UPDATE that came after it was queued (had vhost held X then, it would
+ * not have missed), vhost used the buffer, the guest unmapped X. From the
+ * MISS being queued to its being read the queue was not empty, so the
+ * window began before that UPDATE. The UPDATE put X on the held list; it
+ * is still there (a), or an INVALIDATE in the window took it off (b), or
+ * a total one did (logged as everything), or the list overflowed (then
+ * (a) says yes to anything). Only what vhost really held and forgot
+ * counts: a guest's flush of IOVAs vhost never had hides no fault.
  * A MISS queued before the device stopped may be read after it, when the
- * driver has already unmapped the buffers it took back (in lazy mode
- * before any flush): starting or stopping the device (vtd_set_vrings) logs
- * "everything", so such a MISS is late too.
+ * driver has already unmapped the buffers it took back without vhost ever
+ * having them: stopping the device (vtd_set_vrings) logs "everything", so
+ * such a MISS is late too.
  * What it can hide: a real fault on such an IOVA, i.e. a device reading
  * memory the guest unmapped a moment ago. The answer does not change
  * (nothing is sent, the queue waits); only the fault record is not made,

@@ -119,9 +119,10 @@ int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vri
 		if (r[i].num == 0 || (r[i].num & (r[i].num - 1)) != 0 || r[i].num > 32768)
 			return -EINVAL;
 	pthread_mutex_lock(&v->lock);
-	/* A stopped vhost asks nothing more: every MISS read after a start or
-	 * stop was queued before it, for buffers the driver may now unmap. */
-	iotlb_retired_log(&b->retired, 0, UINT64_MAX);
+	/* A stopped vhost asks nothing more: every MISS read after a stop was
+	 * queued before it, for buffers the driver may now unmap unused. */
+	if (n == 0)
+		iotlb_retired_log(&b->retired, 0, UINT64_MAX);
 	for (unsigned i = 0; i < IOTLB_VRINGS; i++) {
 		b->vring[i] = i < n ? r[i] : (struct iotlb_vring){ 0 };
 		b->vring[i].live = i < n;

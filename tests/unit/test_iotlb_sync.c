@@ -129,8 +129,16 @@ static void test_held_overflow_paths(void **state)
 	assert_true(iotlb_held_overlaps(h, 5ull << 12, 5ull << 12));
 	assert_false(iotlb_held_overlaps(h, (uint64_t)IOTLB_HELD_MAX << 12, UINT64_MAX));
 	/* Dead slots are reused by compaction... */
-	iotlb_held_drop(h, 0, (10ull << 12) - 1);
+	uint64_t lo = 0, hi = (10ull << 12) - 1;
+	iotlb_held_drop(h, &lo, &hi);
 	assert_int_equal(h->live, IOTLB_HELD_MAX - 10);
+	assert_true(lo == 0 && hi == (10ull << 12) - 1);
+	/* The range widens to the whole entries dropped (for late misses). */
+	lo = (20ull << 12) + 0x10;
+	hi = (20ull << 12) + 0x20;
+	iotlb_held_drop(h, &lo, &hi);
+	assert_true(lo == 20ull << 12 && hi == (21ull << 12) - 1);
+	iotlb_held_add(h, 20ull << 12, 0x1000, 0, VTD_PERM_R, 1);
 	assert_false(iotlb_held_overlaps(h, 0, (10ull << 12) - 1));
 	iotlb_held_add(h, 1ull << 40, 0x1000, 0, VTD_PERM_R, 1);
 	assert_false(h->overflow);

@@ -216,25 +216,24 @@ static int send_inval(struct iotlb_bridge *b, bool all, uint64_t first, uint64_t
 		m.size = last - first + 1; /* < 2^64 since first > 0 or last < max */
 	}
 	int ret = send_msg(b, &m);
-	uint64_t lo = m.iova, hi = m.iova + (m.size - 1);
-	if (m.size == UINT64_MAX && m.iova == 0)
-		hi = UINT64_MAX;
+	bool total = m.iova == 0 && m.size == UINT64_MAX;
+	/* What vhost forgot: the range, widened below to the whole entries it
+	 * dropped (vhost deletes every entry the range overlaps). */
+	uint64_t lo = m.iova, hi = total ? UINT64_MAX : m.iova + (m.size - 1);
 	if (ret == 0) {
 		b->st.invalidates++;
-		if (m.size == UINT64_MAX && m.iova == 0)
+		if (total)
 			iotlb_held_reset(&b->held);
 		else
 			iotlb_held_drop(&b->held, &lo, &hi);
 		if (b->shadow != NULL)
 			iotlb_shadow_invalidate(b->shadow, m.iova, m.size);
 	}
-	/* Late misses (5e): what vhost forgot, with the whole entries it
-	 * dropped; logged even if the write failed (the held list keeps them
-	 * then, which says as much). */
+	/* Even if the write failed (the held list then keeps its entries):
+	 * late misses (5e) may come for it, and the pushed marks in it may no
+	 * longer be true. */
 	iotlb_retired_log(&b->retired, lo, hi);
-	/* Even if the write failed: the marks may no longer be true. */
-	iotlb_pushed_forget(b, m.iova, m.iova + (m.size - 1) < m.iova ? UINT64_MAX
-								     : m.iova + (m.size - 1));
+	iotlb_pushed_forget(b, lo, hi);
 	return ret;
 }
 

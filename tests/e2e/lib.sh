@@ -121,3 +121,30 @@ dump_walk() {
 	printf '%s\n' "$out" >>"$OUT/$1.crash-dump-check"
 	printf '%s\n' "$out" | sed 's/^/    /' | tee -a "$4"
 }
+
+# The stock kernel's decompressor ends every fatal error with this line,
+# then halts with interrupts off for good. Its messages reach the console
+# only with earlyprintk=serial,ttyS0 on the command line (the decompressor
+# does not know console=), which is why the e2e command lines carry it.
+DECOMPRESSOR_HALTED=' -- System halted'
+
+# decompressor_halted CONSOLE: print the decompressor's error (the line
+# before its "System halted") and return 0 when the guest died there.
+decompressor_halted() {
+	tr -d '\r' <"$1" 2>/dev/null | grep -qF -- "$DECOMPRESSOR_HALTED" || return 1
+	tr -d '\r' <"$1" | grep -B 3 -F -- "$DECOMPRESSOR_HALTED" | grep -v '^$' | tr '\n' ' '
+	echo
+}
+
+# halt_watch CONSOLE PID: stop PID (a `timeout ... vmm` that writes its
+# crash dump on SIGTERM) once its guest's decompressor has halted, rather
+# than waiting out the boot timeout; a halted decompressor never resumes.
+halt_watch() {
+	while kill -0 "$2" 2>/dev/null; do
+		if grep -qF -- "$DECOMPRESSOR_HALTED" "$1" 2>/dev/null; then
+			kill -TERM "$2" 2>/dev/null
+			return 0
+		fi
+		sleep 2
+	done
+}

@@ -38,7 +38,7 @@ export E2E_RESULTS=${E2E_RESULTS:-$OUT/in-l1.results}
 
 KERNEL=${E2E_KERNEL:-$ROOT/build/testbed/vmlinuz}
 INITRD=${E2E_INITRD:-$ROOT/build/testbed/guest.cpio.gz}
-CMDLINE=${E2E_CMDLINE:-console=ttyS0 quiet panic=-1}
+CMDLINE=${E2E_CMDLINE:-console=ttyS0 earlyprintk=serial,ttyS0,115200 quiet panic=-1}
 BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-600}
 VMM=${E2E_VMM:-$ROOT/build/vmm}
 VMM_SAN=${E2E_VMM_SAN:-$ROOT/build/vmm-san}
@@ -48,20 +48,42 @@ MAC=52:54:00:76:74:64
 GUEST_IP=${L1_GUEST_NET%/*}
 N=hostile-vtd
 
-# boot NAME BINARY EXTRA_CMDLINE [VMM-ARGS...]: as tests/e2e/in-l1.sh,
+# boot_once NAME BINARY EXTRA_CMDLINE [VMM-ARGS...]: as tests/e2e/in-l1.sh,
 # which also placed the triple-fault probe; a guest that dies leaves its
 # state in $OUT/guest-deaths (report_guest_death, lib.sh).
-boot() {
-	local name=$1 bin=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img
+boot_once() {
+	local name=$1 bin=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img pid watch
 	shift 3
 	start=$(date +%s)
 	rm -f "$dump" "$OUT/$name.crash-dump-check"
 	timeout -k 30 "$BOOT_TIMEOUT" "$bin" run --kernel "$KERNEL" --initrd "$INITRD" \
 		--cmdline "$CMDLINE $extra" --memory 512M --crash-dump "$dump" "$@" \
-		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" || rc=$?
+		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" &
+	pid=$!
+	halt_watch "$OUT/$name.console" "$pid" &
+	watch=$!
+	wait "$pid" || rc=$?
+	kill "$watch" 2>/dev/null || true
+	wait "$watch" 2>/dev/null || true
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: ${bin##*/} exited $rc after $(($(date +%s) - start))s"
 	report_guest_death "$name" "$dump" "$OUT/guest-deaths"
+}
+
+# boot: boot_once, and once more when the guest halted in its decompressor
+# (as tests/e2e/in-l1.sh does; the first attempt's files are kept as
+# NAME.testbed-crash.*). Its CI run of 2026-11-28 lost this guest there,
+# before the decompressor's message reached the console.
+boot() {
+	local name=$1 msg f
+	boot_once "$@"
+	msg=$(decompressor_halted "$OUT/$name.console") || return 0
+	for f in console stderr crash-dump-check; do
+		[ -e "$OUT/$name.$f" ] && mv "$OUT/$name.$f" "$OUT/$name.testbed-crash.$f"
+	done
+	echo "NOTE $name: the guest halted in the kernel's decompressor (not known to be the test bed's): $msg; running it once more" |
+		tee -a "$OUT/testbed-retries"
+	boot_once "$@"
 }
 
 # The first "KEY": N of the --stats JSON (the iotlb totals come first).

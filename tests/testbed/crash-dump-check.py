@@ -116,6 +116,7 @@ def main():
             print('%-8s 0x%016x: %s -> %s' % (name, st[name],
                                               'NOT mapped' if ok is False else 'mapped',
                                               ' '.join(steps)))
+    halted(st, read_va)
     if kallsyms:
         name_addresses(st, read_va, kallsyms)
 
@@ -173,6 +174,32 @@ def main():
         chunk = img[off:off + 16]
         print('  %08x  %s  %s' % (off, chunk.hex(' '),
                                  ''.join(chr(c) if 32 <= c < 127 else '.' for c in chunk)))
+
+
+def halted(st, read_va):
+    """Say so when the vCPU sits after a HLT with interrupts off.
+
+    Nothing but an NMI or INIT wakes such a vCPU: it stopped for good. The
+    decompressor's error() ends that way, and so does a kernel that gave
+    up; the raw stack words then lead to the caller (in the decompressor,
+    an offset into the bzImage's protected-mode part once the relocation
+    base is known)."""
+    if 'rip' not in st or 'rflags' not in st or st['rflags'] & (1 << 9):
+        return
+    b = read_va(st['rip'] - 1, 1)
+    if b is None or b[0] != 0xf4:
+        return
+    print('halted: the instruction before rip is HLT and interrupts are off '
+          '(rflags 0x%x): this vCPU stopped for good' % st['rflags'])
+    if 'rsp' not in st:
+        return
+    words = []
+    for off in range(0, 64, 8):
+        q = read_va(st['rsp'] + off, 8)
+        if q is None:
+            break
+        words.append('0x%x' % struct.unpack('<Q', q)[0])
+    print('stack words at rsp: %s' % (' '.join(words) if words else 'unreadable'))
 
 
 def name_addresses(st, read_va, kallsyms):

@@ -148,3 +148,19 @@ halt_watch() {
 		sleep 2
 	done
 }
+
+# run_watched CONSOLE STDERR CMD...: run CMD (a `timeout ... vmm ...`) with
+# no stdin and its output in those files, stopped early by halt_watch;
+# returns CMD's exit status.
+run_watched() {
+	local console=$1 err=$2 pid watch rc=0
+	shift 2
+	"$@" </dev/null >"$console" 2>"$err" &
+	pid=$!
+	halt_watch "$console" "$pid" &
+	watch=$!
+	wait "$pid" || rc=$?
+	kill "$watch" 2>/dev/null || true
+	wait "$watch" 2>/dev/null || true
+	return "$rc"
+}

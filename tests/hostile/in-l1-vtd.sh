@@ -38,7 +38,7 @@ export E2E_RESULTS=${E2E_RESULTS:-$OUT/in-l1.results}
 
 KERNEL=${E2E_KERNEL:-$ROOT/build/testbed/vmlinuz}
 INITRD=${E2E_INITRD:-$ROOT/build/testbed/guest.cpio.gz}
-CMDLINE=${E2E_CMDLINE:-console=ttyS0 earlyprintk=serial,ttyS0,115200 quiet panic=-1}
+CMDLINE=${E2E_CMDLINE:-console=ttyS0 quiet earlyprintk=serial,ttyS0,115200 panic=-1}
 BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-600}
 VMM=${E2E_VMM:-$ROOT/build/vmm}
 VMM_SAN=${E2E_VMM_SAN:-$ROOT/build/vmm-san}
@@ -52,19 +52,13 @@ N=hostile-vtd
 # which also placed the triple-fault probe; a guest that dies leaves its
 # state in $OUT/guest-deaths (report_guest_death, lib.sh).
 boot_once() {
-	local name=$1 bin=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img pid watch
+	local name=$1 bin=$2 extra=$3 rc=0 start dump=/tmp/e2e-$1.ram.img
 	shift 3
 	start=$(date +%s)
 	rm -f "$dump" "$OUT/$name.crash-dump-check"
-	timeout -k 30 "$BOOT_TIMEOUT" "$bin" run --kernel "$KERNEL" --initrd "$INITRD" \
-		--cmdline "$CMDLINE $extra" --memory 512M --crash-dump "$dump" "$@" \
-		</dev/null >"$OUT/$name.console" 2>"$OUT/$name.stderr" &
-	pid=$!
-	halt_watch "$OUT/$name.console" "$pid" &
-	watch=$!
-	wait "$pid" || rc=$?
-	kill "$watch" 2>/dev/null || true
-	wait "$watch" 2>/dev/null || true
+	run_watched "$OUT/$name.console" "$OUT/$name.stderr" \
+		timeout -k 30 "$BOOT_TIMEOUT" "$bin" run --kernel "$KERNEL" --initrd "$INITRD" \
+		--cmdline "$CMDLINE $extra" --memory 512M --crash-dump "$dump" "$@" || rc=$?
 	echo "$rc" >"$OUT/$name.status"
 	echo "$name: ${bin##*/} exited $rc after $(($(date +%s) - start))s"
 	report_guest_death "$name" "$dump" "$OUT/guest-deaths"

@@ -522,7 +522,7 @@ if (grep { $sum{$_} } @boot_configs) {
 push @md, '';
 push @md, '## IOTLB traffic and CPU time per GiB moved (all successful iperf3 runs)', '';
 push @md, $kp_ok
-	? 'IOTLB counts are taken in the L1 kernel with kprobes on vhost (`vhost_enqueue_msg`: a miss sent to the monitor; `vhost_iotlb_add_range`: an update; `vhost_iotlb_del_range`: an invalidation), the same way for both monitors. CPU: utime + stime of the monitor process (all its threads, vCPUs included), the part outside guest mode (minus guest_time), and the vhost worker kernel thread.'
+	? 'IOTLB counts are taken in the L1 kernel with kprobes on vhost (`vhost_iotlb_miss`: a miss sent to the monitor; `vhost_iotlb_add_range`: an update; `vhost_iotlb_del_range`: an invalidation), the same way for both monitors (before 2026-11-28 09:00 the miss probe sat on `vhost_enqueue_msg`, which runs twice per miss, so older miss counts are double; their ratios stand). CPU: utime + stime of the monitor process (all its threads, vCPUs included), the part outside guest mode (minus guest_time), and the vhost worker kernel thread.'
 	: "IOTLB counts: $kp_na.";
 push @md, '';
 push @md, '| configuration | misses / GiB | updates / GiB | invalidations / GiB | monitor CPU [s/GiB] | … outside guest mode [s/GiB] | vhost worker CPU [s/GiB] |';

@@ -128,8 +128,9 @@ dump_walk() {
 # does not know console=), which is why the e2e command lines carry it.
 DECOMPRESSOR_HALTED=' -- System halted'
 
-# decompressor_halted CONSOLE: print the decompressor's error (the line
-# before its "System halted") and return 0 when the guest died there.
+# decompressor_halted CONSOLE: print the decompressor's error (up to three
+# lines before its "System halted", on one line) and return 0 when the
+# guest died there.
 decompressor_halted() {
 	tr -d '\r' <"$1" 2>/dev/null | grep -qF -- "$DECOMPRESSOR_HALTED" || return 1
 	tr -d '\r' <"$1" | grep -B 3 -F -- "$DECOMPRESSOR_HALTED" | grep -v '^$' | tr '\n' ' '

@@ -72,7 +72,7 @@ boot() {
 	local name=$1 msg f
 	boot_once "$@"
 	msg=$(decompressor_halted "$OUT/$name.console") || return 0
-	for f in console stderr crash-dump-check; do
+	for f in console stderr triple-fault crash-dump-check; do
 		[ -e "$OUT/$name.$f" ] && mv "$OUT/$name.$f" "$OUT/$name.testbed-crash.$f"
 	done
 	echo "NOTE $name: the guest halted in the kernel's decompressor (not known to be the test bed's): $msg; running it once more" |

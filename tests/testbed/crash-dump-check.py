@@ -193,13 +193,19 @@ def halted(st, read_va):
           '(rflags 0x%x): this vCPU stopped for good' % st['rflags'])
     if 'rsp' not in st:
         return
-    words = []
-    for off in range(0, 64, 8):
+    words = ['0x%x' % v for _, v in stack_words(st, read_va, 64)]
+    print('stack words at rsp: %s' % (' '.join(words) if words else 'unreadable'))
+
+
+def stack_words(st, read_va, nbytes):
+    """(offset, qword) pairs from rsp up, until nbytes or an unreadable one."""
+    out = []
+    for off in range(0, nbytes, 8):
         q = read_va(st['rsp'] + off, 8)
         if q is None:
             break
-        words.append('0x%x' % struct.unpack('<Q', q)[0])
-    print('stack words at rsp: %s' % (' '.join(words) if words else 'unreadable'))
+        out.append((off, struct.unpack('<Q', q)[0]))
+    return out
 
 
 def name_addresses(st, read_va, kallsyms):
@@ -258,14 +264,8 @@ def name_addresses(st, read_va, kallsyms):
         return
     # Return addresses are what a scan of the stack finds in kernel text;
     # some are stale, so this is a hint, not a backtrace.
-    found = []
-    for off in range(0, 512, 8):
-        q = read_va(st['rsp'] + off, 8)
-        if q is None:
-            break
-        v = struct.unpack('<Q', q)[0]
-        if lo <= v < hi:
-            found.append('rsp+0x%x %s' % (off, name(v)))
+    found = ['rsp+0x%x %s' % (off, name(v))
+             for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
     print('stack (kernel text addresses in the top 512 bytes): %s'
           % ('; '.join(found) if found else 'none'))
 

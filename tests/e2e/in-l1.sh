@@ -112,7 +112,7 @@ testbed_walk_failure() { # NAME
 # decompressor, runs once more; the first attempt's files are kept as
 # NAME.testbed-crash.* and the retry is counted in $OUT/testbed-retries.
 boot() {
-	local name=$1 why='' f msg
+	local name=$1 why='' msg
 	boot_once "$@"
 	if testbed_crash "$OUT/$name.console"; then
 		why="the test bed's crash (stack guard page in exc_page_fault)"
@@ -125,10 +125,7 @@ boot() {
 		why="a halt in the kernel's decompressor (not known to be the test bed's): $msg"
 	fi
 	[ -n "$why" ] || return 0
-	for f in console stderr triple-fault crash-dump-check; do
-		[ -e "$OUT/$name.$f" ] && mv "$OUT/$name.$f" "$OUT/$name.testbed-crash.$f"
-	done
-	echo "NOTE $name: the guest died of $why; running it once more" | tee -a "$OUT/testbed-retries"
+	set_aside "$name" "the guest died of $why"
 	boot_once "$@"
 }
 

@@ -165,3 +165,16 @@ run_watched() {
 	wait "$watch" 2>/dev/null || true
 	return "$rc"
 }
+
+# set_aside NAME WHY: before a guest runs once more, keep its first
+# attempt's files as NAME.testbed-crash.* and record why in
+# $OUT/testbed-retries (printed at the end of the e2e run).
+set_aside() {
+	local f
+	for f in console stderr triple-fault crash-dump-check; do
+		if [ -e "$OUT/$1.$f" ]; then
+			mv "$OUT/$1.$f" "$OUT/$1.testbed-crash.$f"
+		fi
+	done
+	echo "NOTE $1: $2; running it once more" | tee -a "$OUT/testbed-retries"
+}

@@ -69,14 +69,10 @@ boot_once() {
 # NAME.testbed-crash.*). Its CI run of 2026-11-28 lost this guest there,
 # before the decompressor's message reached the console.
 boot() {
-	local name=$1 msg f
+	local name=$1 msg
 	boot_once "$@"
 	msg=$(decompressor_halted "$OUT/$name.console") || return 0
-	for f in console stderr triple-fault crash-dump-check; do
-		[ -e "$OUT/$name.$f" ] && mv "$OUT/$name.$f" "$OUT/$name.testbed-crash.$f"
-	done
-	echo "NOTE $name: the guest halted in the kernel's decompressor (not known to be the test bed's): $msg; running it once more" |
-		tee -a "$OUT/testbed-retries"
+	set_aside "$name" "the guest halted in the kernel's decompressor (not known to be the test bed's): $msg"
 	boot_once "$@"
 }
 

@@ -93,7 +93,9 @@ testbed_crash() { # CONSOLE
 # IDT not present (a #PF being delivered when it gave up), although the
 # page tables that CR3 names, read from the guest's RAM at that moment,
 # map both. It comes right after the guest resumes from an exit (an MMIO
-# write to the VT-d queue tail, a WRMSR); vmm never touches a vCPU's
+# write to the VT-d queue tail, a WRMSR, in early boot a port read from
+# 0xCFC, when the kernel's table is the only one and the dump check
+# judges by the walks alone); vmm never touches a vCPU's
 # registers after boot, and memory was intact, so the walk that failed is
 # the nested test bed's. A triple fault with corrupted tables is not this.
 testbed_walk_failure() { # NAME

@@ -177,6 +177,54 @@ int vtd_translate_extent(const struct guest_mem *gm, const struct vtd_walk_cfg *
 			 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
 			 uint64_t max_len, struct vtd_extent *out);
 
+/*
+ * Where a walk went: table[L] is the table read at level L and perm_in[L]
+ * the permission ANDed over the levels above it; levels is the depth (0
+ * for pass-through) and width the IOVA width (min(AGAW, MGAW), or HAW for
+ * pass-through). The extent helper and the cursor resume a walk at the
+ * highest level whose table index changes instead of from the top.
+ */
+#define VTD_MAX_LEVELS 4
+struct vtd_walk_path {
+	unsigned levels;
+	unsigned width;
+	uint64_t table[VTD_MAX_LEVELS + 1];
+	uint8_t perm_in[VTD_MAX_LEVELS + 1];
+};
+
+/*
+ * A walk cursor, for many translations of one requester in a row (the
+ * re-walk that answers a domain flush, iotlb_sync.c): it keeps the root and
+ * context lookup and the tables of its last walk, so the next one re-reads
+ * only the levels whose index differs (for IOVAs in one 2 MiB window: the
+ * leaf alone, instead of 2 + 4 entries). Zero it before the first call; a
+ * call for another rtaddr, rid or cfg starts afresh by itself.
+ *
+ * While the tables do not change between calls, every result is exactly
+ * what vtd_translate_extent returns (the walk fuzzer checks this). If the
+ * guest changes them meanwhile, every entry a result rests on was still
+ * read during the series, as with separate walks, only over a longer
+ * window: a caller under the VT-d lock is covered by iommu.h section 6
+ * (a change made meanwhile is followed by its own invalidation, which
+ * walks again after this series). Zero it again after the caller itself
+ * changed the tables.
+ */
+struct vtd_walk_cursor {
+	bool valid;             /* the context below was accepted for (rtaddr, rid, cfg) */
+	uint16_t rid;
+	uint64_t rtaddr;
+	struct vtd_walk_cfg cfg;
+	struct vtd_xlate ctx;   /* the context's fields: domain_id, tt, pass_through, fpd */
+	uint64_t last_iova;     /* the IOVA the tables in path were read for */
+	unsigned stop;          /* the level the last walk stopped at (levels: none yet) */
+	struct vtd_walk_path path;
+};
+
+/* vtd_translate_extent, resuming from and updating *cur (not NULL). */
+int vtd_translate_extent_at(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			    uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+			    uint64_t max_len, struct vtd_walk_cursor *cur, struct vtd_extent *out);
+
 /* 2. vhost IOTLB message codec: iotlb_codec.h (self-contained). */
 #include "iotlb_codec.h"
 

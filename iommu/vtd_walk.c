@@ -31,7 +31,6 @@
 #define PTE_PS     (1ull << 7)
 #define PTE_SNP    (1ull << 11)
 #define PTE_TM     (1ull << 62)
-#define MAX_LEVELS 4
 
 /* Bits [hi:lo], hi < 64. */
 static uint64_t bits(unsigned hi, unsigned lo)
@@ -86,21 +85,8 @@ static uint64_t pte_rsvd_mask(const struct vtd_walk_cfg *cfg, unsigned level, bo
 	return m;
 }
 
-/*
- * Where a walk went: table[L] is the table read at level L and perm_in[L]
- * the permission ANDed over the levels above it. The extent helper uses it
- * to resume at the lowest level whose index changes instead of re-walking
- * from the top for every 4 KiB page.
- */
-struct walk_path {
-	unsigned levels;
-	unsigned width; /* IOVA width: min(AGAW, MGAW), or HAW for pass-through */
-	uint64_t table[MAX_LEVELS + 1];
-	uint8_t perm_in[MAX_LEVELS + 1];
-};
-
 static enum vtd_status walk_from(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-				 struct walk_path *p, unsigned level, uint64_t iova,
+				 struct vtd_walk_path *p, unsigned level, uint64_t iova,
 				 unsigned want, struct vtd_xlate *x)
 {
 	uint8_t perm = p->perm_in[level];
@@ -133,17 +119,74 @@ static enum vtd_status walk_from(const struct guest_mem *gm, const struct vtd_wa
 	}
 }
 
-/* Root and context entry lookup, then the page walk (or pass-through). */
+static bool same_cfg(const struct vtd_walk_cfg *a, const struct vtd_walk_cfg *b)
+{
+	return a->haw == b->haw && a->mgaw == b->mgaw && a->sagaw == b->sagaw &&
+	       a->sllps == b->sllps && a->dt == b->dt && a->pt == b->pt && a->sc == b->sc;
+}
+
+/* Highest level whose table index differs between two IOVAs (both < 2^width). */
+static unsigned resume_level(const struct vtd_walk_path *p, uint64_t a, uint64_t b)
+{
+	for (unsigned level = p->levels; level > 1; level--) {
+		unsigned s = level_shift(level);
+		if (((a >> s) & 511) != ((b >> s) & 511))
+			return level;
+	}
+	return 1;
+}
+
+/* walk_from on the cursor's path, remembering where it stopped. */
+static enum vtd_status cursor_walk(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				   struct vtd_walk_cursor *c, unsigned level, uint64_t iova,
+				   unsigned want, struct vtd_xlate *x)
+{
+	enum vtd_status st = walk_from(gm, cfg, &c->path, level, iova, want, x);
+	c->last_iova = iova;
+	c->stop = x->level;
+	return st;
+}
+
+/*
+ * The walk from where the cursor's tables still hold: the highest level
+ * whose index differs from the last walk's IOVA, but not below the level
+ * that walk stopped at (the tables under it were not read for that IOVA).
+ */
+static enum vtd_status resume(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			      struct vtd_walk_cursor *c, uint64_t iova, unsigned want,
+			      struct vtd_xlate *x)
+{
+	x->domain_id = c->ctx.domain_id;
+	x->tt = c->ctx.tt;
+	x->fpd = c->ctx.fpd;
+	x->pass_through = c->ctx.pass_through;
+	if (iova >> c->path.width)
+		return VTD_FR_ADDR_WIDTH;
+	if (x->pass_through) {
+		x->gpa = iova;
+		x->page_size = 1ull << PAGE_SHIFT;
+		x->perm = VTD_PERM_RW;
+		return VTD_OK;
+	}
+	unsigned level = resume_level(&c->path, c->last_iova, iova);
+	return cursor_walk(gm, cfg, c, level > c->stop ? level : c->stop, iova, want, x);
+}
+
+/* Root and context entry lookup, then the page walk (or pass-through);
+ * from the cursor's context and tables when they are for this requester. */
 static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
 				 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
-				 struct walk_path *p, struct vtd_xlate *x)
+				 struct vtd_walk_cursor *c, struct vtd_xlate *x)
 {
 	uint64_t e[2];
 	uint64_t rta = rtaddr & ~0xfffull;
 	unsigned bus = rid >> 8, devfn = rid & 0xff;
+	struct vtd_walk_path *p = &c->path;
 
 	*x = (struct vtd_xlate){ .status = VTD_OK };
-
+	if (c->valid && c->rtaddr == rtaddr && c->rid == rid && same_cfg(&c->cfg, cfg))
+		return resume(gm, cfg, c, iova, want, x);
+	c->valid = false;
 	/* rta <= 2^64 - 4096, so adding at most 0xff0 cannot wrap. */
 	if (guest_mem_read(gm, rta + bus * 16u, e, sizeof(e)) != 0)
 		return VTD_FR_ROOT_ACCESS;
@@ -170,6 +213,8 @@ static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_wa
 	x->fpd = (e[0] >> 1) & 1;
 	x->domain_id = (uint16_t)(e[1] >> 8);
 	x->pass_through = tt == 2;
+	*c = (struct vtd_walk_cursor){ .valid = true, .rid = rid, .rtaddr = rtaddr, .cfg = *cfg,
+				       .ctx = *x, .last_iova = iova };
 
 	if (x->pass_through) {
 		p->levels = 0;
@@ -185,11 +230,12 @@ static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_wa
 	unsigned agaw = 30 + LEVEL_BITS * aw;
 	p->levels = aw + 2;
 	p->width = agaw < cfg->mgaw ? agaw : cfg->mgaw;
-	if (iova >> p->width)
-		return VTD_FR_ADDR_WIDTH;
 	p->table[p->levels] = e[0] & addr_mask(cfg);
 	p->perm_in[p->levels] = VTD_PERM_RW;
-	return walk_from(gm, cfg, p, p->levels, iova, want, x);
+	c->stop = p->levels; /* nothing below the top read yet */
+	if (iova >> p->width)
+		return VTD_FR_ADDR_WIDTH;
+	return cursor_walk(gm, cfg, c, p->levels, iova, want, x);
 }
 
 static bool args_valid(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
@@ -203,12 +249,12 @@ int vtd_translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
 		  uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
 		  struct vtd_xlate *out)
 {
-	struct walk_path p;
+	struct vtd_walk_cursor c = { .valid = false };
 	struct vtd_xlate x;
 
 	if (!args_valid(gm, cfg, out, want))
 		return -EINVAL;
-	x.status = translate(gm, cfg, rtaddr, rid, iova, want, &p, &x);
+	x.status = translate(gm, cfg, rtaddr, rid, iova, want, &c, &x);
 	*out = x;
 	return 0;
 }
@@ -218,28 +264,25 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* Highest level whose table index differs between two IOVAs (both < 2^width). */
-static unsigned resume_level(const struct walk_path *p, uint64_t a, uint64_t b)
-{
-	for (unsigned level = p->levels; level > 1; level--) {
-		unsigned s = level_shift(level);
-		if (((a >> s) & 511) != ((b >> s) & 511))
-			return level;
-	}
-	return 1;
-}
-
 int vtd_translate_extent(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
 			 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
 			 uint64_t max_len, struct vtd_extent *out)
 {
-	struct walk_path p;
+	struct vtd_walk_cursor c = { .valid = false };
+	return vtd_translate_extent_at(gm, cfg, rtaddr, rid, iova, want, max_len, &c, out);
+}
+
+int vtd_translate_extent_at(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			    uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+			    uint64_t max_len, struct vtd_walk_cursor *cur, struct vtd_extent *out)
+{
 	struct vtd_xlate x;
 
-	if (!args_valid(gm, cfg, out, want) || max_len < 4096 || (max_len & 0xfff))
+	if (!args_valid(gm, cfg, out, want) || cur == NULL || max_len < 4096 || (max_len & 0xfff))
 		return -EINVAL;
+	const struct vtd_walk_path *p = &cur->path;
 	*out = (struct vtd_extent){ 0 };
-	out->status = translate(gm, cfg, rtaddr, rid, iova, want, &p, &x);
+	out->status = translate(gm, cfg, rtaddr, rid, iova, want, cur, &x);
 	out->domain_id = x.domain_id;
 	out->pass_through = x.pass_through;
 	out->fpd = x.fpd;
@@ -277,23 +320,21 @@ int vtd_translate_extent(const struct guest_mem *gm, const struct vtd_walk_cfg *
 	uint64_t limit = (max_len < region_end - start_gpa) ? start_gpa + max_len : region_end;
 	uint64_t end_gpa;
 	if (x.pass_through)
-		end_gpa = min_u64(limit, 1ull << p.width);
+		end_gpa = min_u64(limit, 1ull << p->width);
 	else
 		end_gpa = min_u64(limit, x.gpa - in_leaf + x.page_size);
 
-	/* Grow over following leaves while they continue the same mapping. */
-	uint64_t last_iova = iova;
+	/* Grow over following leaves while they continue the same mapping;
+	 * each step re-reads only the levels whose index changes. */
 	while (!x.pass_through && end_gpa < limit) {
 		uint64_t next = start + (end_gpa - start_gpa);
 		struct vtd_xlate n = { .status = VTD_OK };
-		if (next >> p.width)
+		if (next >> p->width)
 			break;
-		unsigned level = resume_level(&p, last_iova, next);
-		if (walk_from(gm, cfg, &p, level, next, VTD_PERM_NONE, &n) != VTD_OK)
+		if (resume(gm, cfg, cur, next, VTD_PERM_NONE, &n) != VTD_OK)
 			break;
 		if (n.perm != x.perm || n.gpa != end_gpa)
 			break;
-		last_iova = next;
 		end_gpa = min_u64(limit, end_gpa + (n.page_size - (next & (n.page_size - 1))));
 	}
 

@@ -23,6 +23,9 @@
  *     offset; and every 4 KiB page of it, translated alone, lands at the
  *     same offset with at least the extent's permission, i.e. the extent
  *     is exactly a union of single-page translations.
+ *   - vtd_translate_extent_at with one cursor kept across the queries
+ *     (zeroed whenever the tables, the root pointer or the configuration
+ *     change) returns exactly what vtd_translate_extent returns.
  */
 #include <errno.h>
 #include <string.h>
@@ -45,6 +48,7 @@ struct st {
 	struct fuzz_ram ram;
 	struct vtd_walk_cfg cfg;
 	struct vtd_tables t;
+	struct vtd_walk_cursor cur; /* valid while the tables stay as they are */
 };
 
 static uint64_t rd(struct st *s, uint64_t gpa, bool *ok)
@@ -131,6 +135,17 @@ static void check_query(struct st *s, uint16_t rid, uint64_t iova, unsigned want
 			   -EINVAL, "max_len not a page multiple accepted");
 	FUZZ_CHECK(vtd_translate_extent(gm, &s->cfg, s->t.rta, rid, iova, want, max_len, &e) == 0,
 		   "extent");
+	struct vtd_extent ec;
+	FUZZ_CHECK(vtd_translate_extent_at(gm, &s->cfg, s->t.rta, rid, iova, want, max_len, &s->cur,
+					   &ec) == 0, "extent with a cursor");
+	FUZZ_CHECK(ec.status == e.status && ec.domain_id == e.domain_id &&
+			   ec.pass_through == e.pass_through && ec.fpd == e.fpd &&
+			   (e.status != VTD_OK || (ec.perm == e.perm && ec.iova == e.iova &&
+						   ec.len == e.len && ec.gpa == e.gpa)),
+		   "iova %#lx: the cursor gives status %#x %#lx+%#lx -> %#lx perm %u, "
+		   "a fresh walk %#x %#lx+%#lx -> %#lx perm %u", (unsigned long)iova, ec.status,
+		   (unsigned long)ec.iova, (unsigned long)ec.len, (unsigned long)ec.gpa, ec.perm,
+		   e.status, (unsigned long)e.iova, (unsigned long)e.len, (unsigned long)e.gpa, e.perm);
 	const struct guest_region *rg = x.status == VTD_OK ? guest_mem_region(gm, x.gpa) : NULL;
 	enum vtd_status exp = x.status != VTD_OK ? x.status : rg ? VTD_OK : VTD_ST_NOT_RAM;
 	FUZZ_CHECK(e.status == exp, "extent status %#x, expected %#x", e.status, exp);
@@ -196,8 +211,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vt_init(&s.t, &s.ram.gm, 0, POOL_END, rids, bases);
 	struct fin in = { data, size };
 	set_cfg(&s, &in);
+	s.cur = (struct vtd_walk_cursor){ .valid = false };
 	for (unsigned steps = 0; !fin_empty(&in) && steps < 256; steps++) {
-		switch (fin_pick(&in, 8)) {
+		unsigned op = fin_pick(&in, 8);
+		if (op <= 5) /* the tables or the root pointer may change */
+			s.cur = (struct vtd_walk_cursor){ .valid = false };
+		switch (op) {
 		case 0: vt_op_ctx(&s.t, &in); break;
 		case 1: case 2: vt_op_map(&s.t, &in); break;
 		case 3: case 4: vt_op_raw(&s.t, &in, A_SIZE + 0x60000); break;

@@ -714,6 +714,73 @@ static void test_extent_faults_and_pt(void **state)
 	assert_int_equal(t.len, A_SIZE - 0x5000);
 }
 
+/* ---------------------------------------------------------------- cursor */
+
+/* With a cursor: the same answer as a fresh walk, for every query in turn. */
+static struct vtd_extent ext_at(struct env *e, struct vtd_walk_cursor *c, uint16_t rid,
+				uint64_t iova, uint64_t max)
+{
+	struct vtd_extent x, fresh;
+	memset(&x, 0xa5, sizeof(x));
+	assert_int_equal(vtd_translate_extent_at(&e->gm, &e->cfg, RTA, rid, iova, VTD_PERM_R, max,
+						 c, &x), 0);
+	fresh = ext(e, rid, iova, max);
+	assert_int_equal(x.status, fresh.status);
+	assert_int_equal(x.domain_id, fresh.domain_id);
+	assert_int_equal(x.pass_through, fresh.pass_through);
+	if (fresh.status == VTD_OK) {
+		assert_int_equal(x.iova, fresh.iova);
+		assert_int_equal(x.len, fresh.len);
+		assert_int_equal(x.gpa, fresh.gpa);
+		assert_int_equal(x.perm, fresh.perm);
+	}
+	return x;
+}
+
+/*
+ * The cases where reusing the last walk's tables would go wrong: a page
+ * inside the 2 MiB superpage just walked (no level-1 table was read), an
+ * IOVA next to one whose walk stopped at a missing level-3 entry, a switch
+ * of requester, pass-through, and an IOVA beyond the width in between.
+ */
+static void test_cursor_matches_fresh_walks(void **state)
+{
+	struct env *e = *state;
+	uint64_t top = make_dev(e, RID, 2, 9);
+	map_run(e, top, 0x100000, DATA, 4);
+	map(e, top, 4, 0x40000000ull, 0x200000ull * 2, 2, RW); /* 2 MiB at GPA 4 MiB */
+	map(e, top, 4, 0x40200000ull + 0x3000, DATA + 0x10000, 1, R);
+	uint64_t top2 = make_dev(e, 0x0100, 1, 5);
+	map(e, top2, 3, 0x100000, DATA + 0x20000, 1, RW);
+	set_ctx(e, 0x0200, 2u << 2 | 1, 2); /* pass-through */
+
+	struct vtd_walk_cursor c = { .valid = false };
+	assert_int_equal(ext_at(e, &c, RID, 0x101000, 4096).gpa, DATA + 0x1000);
+	assert_int_equal(ext_at(e, &c, RID, 0x103000, 4096).gpa, DATA + 0x3000);
+	assert_int_equal(ext_at(e, &c, RID, 0x104000, 4096).status, VTD_FR_READ);
+	assert_int_equal(ext_at(e, &c, RID, 0x40000000ull + 0x5000, 4096).gpa, 4 * MiB + 0x5000);
+	/* Same level-2 index, so only level 1 differs: the superpage again. */
+	assert_int_equal(ext_at(e, &c, RID, 0x40000000ull + 0x9000, 4096).gpa, 4 * MiB + 0x9000);
+	assert_int_equal(ext_at(e, &c, RID, 0x40200000ull + 0x3000, 4096).gpa, DATA + 0x10000);
+	assert_int_equal(ext_at(e, &c, RID, 0x40200000ull + 0x4000, 4096).status, VTD_FR_READ);
+	/* Nothing at level 3 for 4 GiB up; its neighbour page stops there too. */
+	assert_int_equal(ext_at(e, &c, RID, 4 * GiB, 4096).status, VTD_FR_READ);
+	assert_int_equal(ext_at(e, &c, RID, 4 * GiB + 0x1000, 4096).status, VTD_FR_READ);
+	assert_int_equal(ext_at(e, &c, RID, 0x100000, 1 * GiB).len, 4 * 4096);
+	assert_int_equal(ext_at(e, &c, RID, 1ull << 48, 4096).status, VTD_FR_ADDR_WIDTH);
+	assert_int_equal(ext_at(e, &c, RID, 0x102000, 4096).gpa, DATA + 0x2000);
+	/* Another requester, a 3-level table, then pass-through, then back. */
+	assert_int_equal(ext_at(e, &c, 0x0100, 0x100000, 4096).gpa, DATA + 0x20000);
+	assert_int_equal(ext_at(e, &c, 0x0100, 1ull << 39, 4096).status, VTD_FR_ADDR_WIDTH);
+	assert_int_equal(ext_at(e, &c, 0x0200, 0x123000, 4096).gpa, 0x123000);
+	assert_true(ext_at(e, &c, 0x0200, 0x7000, 4096).pass_through);
+	assert_int_equal(ext_at(e, &c, RID, 0x100000, 4096).domain_id, 9);
+	assert_int_equal(ext_at(e, &c, 0x0300, 0x100000, 4096).status, VTD_FR_CTX_NOT_PRESENT);
+	assert_int_equal(ext_at(e, &c, RID, 0x101000, 4096).gpa, DATA + 0x1000);
+	assert_int_equal(vtd_translate_extent_at(&e->gm, &e->cfg, RTA, RID, 0, VTD_PERM_R, 4096,
+						 NULL, &(struct vtd_extent){ 0 }), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +802,7 @@ int main(void)
 		T(test_extent_superpages),
 		T(test_extent_width_end),
 		T(test_extent_faults_and_pt),
+		T(test_cursor_matches_fresh_walks),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

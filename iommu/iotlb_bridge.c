@@ -167,7 +167,7 @@ int iotlb_bridge_push(struct iotlb_bridge *b, const struct vtd_extent *x)
 	return ret;
 }
 
-static uint64_t now_ns(void)
+uint64_t iotlb_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -193,13 +193,13 @@ int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m)
 		b->st.bad_msgs++;
 		return -EINVAL;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = iotlb_now_ns();
 	b->st.misses++;
 	struct vtd_extent ext;
 	bool translated = vtd_regs_translation_enabled(b->regs);
 	int ret = translated ? translated_miss(b, m->iova, m->perm, &ext) : identity_miss(b, m->iova);
 	/* The service time is the miss's own answer: what vhost waits for. */
-	account_time(&b->st, now_ns() - t0);
+	account_time(&b->st, iotlb_now_ns() - t0);
 	if (ret == 0 && translated)
 		after_miss(b, &ext);
 	return ret;

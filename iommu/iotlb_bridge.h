@@ -35,6 +35,9 @@ struct iotlb_stats {
 	uint64_t stale_misses;  /* MISSes answered before they were read, then unmapped (5e) */
 	int last_write_errno;   /* errno of the last failed write (0: short write) */
 	uint16_t last_status;   /* enum vtd_status of the last translated miss */
+	uint64_t resync_ns_sum; /* time in resyncs: the guest's flush waits for it */
+	uint64_t resync_walk_ns_sum; /* ... of which re-walking and sorting (the rest: writes) */
+	uint64_t resync_ns_max;
 	uint64_t svc_ns_sum;    /* miss service time (walk + write of its UPDATE) */
 	uint64_t svc_ns_max;
 	uint64_t svc_hist[IOTLB_HIST_BUCKETS];
@@ -302,6 +305,8 @@ int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t la
  * written and never fails the flush.
  */
 int iotlb_bridge_resync(struct iotlb_bridge *b, bool any_did, uint16_t did);
+/* CLOCK_MONOTONIC in ns, for the service-time counters. */
+uint64_t iotlb_now_ns(void);
 int iotlb_bridge_eager(struct iotlb_bridge *b, const struct vtd_inval *inv);
 
 /* Prefetch around a served miss (iotlb_prefetch.c); see struct iotlb_bridge. */

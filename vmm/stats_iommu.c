@@ -43,6 +43,10 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 	t->resync_kept += s->resync_kept;
 	t->resync_stale += s->resync_stale;
 	t->stale_misses += s->stale_misses;
+	t->resync_ns_sum += s->resync_ns_sum;
+	t->resync_walk_ns_sum += s->resync_walk_ns_sum;
+	if (s->resync_ns_max > t->resync_ns_max)
+		t->resync_ns_max = s->resync_ns_max;
 	t->svc_ns_sum += s->svc_ns_sum;
 	if (s->svc_ns_max > t->svc_ns_max)
 		t->svc_ns_max = s->svc_ns_max;
@@ -114,12 +118,14 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"prefetched\": %" PRIu64 ", \"eager\": %" PRIu64 ", \"ringscans\": %" PRIu64
 		", \"ringscanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
 		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64
-		", \"stale_misses\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
+		", \"resync_ns_sum\": %" PRIu64 ", \"resync_walk_ns_sum\": %" PRIu64
+		", \"resync_ns_max\": %" PRIu64 ", \"stale_misses\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,
 		st->ringscanned, st->resyncs,
-		st->resync_kept, st->resync_stale, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
+		st->resync_kept, st->resync_stale, st->resync_ns_sum, st->resync_walk_ns_sum,
+		st->resync_ns_max, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
 		hist_median_ns(st));
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		fprintf(f, "%s%" PRIu64, i ? ", " : "", st->svc_hist[i]);

@@ -111,6 +111,11 @@ static void test_resync_coalesces_runs(void **state)
 	assert_int_equal(status_word(e), 7);
 	assert_int_equal(e->br.st.resync_stale, 7);
 	assert_int_equal(e->br.st.resync_kept, 2);
+	/* One resync, timed: the walk is part of it, the max is the one run. */
+	assert_int_equal(e->br.st.resyncs, 1);
+	assert_true(e->br.st.resync_ns_sum > 0);
+	assert_true(e->br.st.resync_walk_ns_sum <= e->br.st.resync_ns_sum);
+	assert_int_equal(e->br.st.resync_ns_max, e->br.st.resync_ns_sum);
 	assert_int_equal(e->br.held.live, 3); /* 3, 8 and the other domain's */
 	assert_true(iotlb_held_overlaps(&e->br.held, base + 0x3000, base + 0x3fff));
 	assert_true(iotlb_held_overlaps(&e->br.held, base + 0x8000, base + 0x8fff));

@@ -45,6 +45,10 @@ struct scan {
 	uint16_t did;
 	unsigned budget;         /* UPDATEs left */
 	unsigned work;           /* reads + walks left */
+	/* One cursor for the scan: ring pages and buffers mostly share their
+	 * upper tables (see vtd_model.h for why this is as sound as fresh walks
+	 * under the VT-d lock). */
+	struct vtd_walk_cursor cur;
 	uint64_t page[CACHE];
 	const uint8_t *host[CACHE];
 	unsigned next;
@@ -61,7 +65,8 @@ static const uint8_t *page_of(struct scan *s, uint64_t iova)
 		return NULL;
 	s->work--;
 	struct vtd_extent x;
-	if (vtd_translate_extent(s->b->gm, s->cfg, s->root, s->b->rid, pg, VTD_PERM_R, PAGE, &x) < 0 ||
+	if (vtd_translate_extent_at(s->b->gm, s->cfg, s->root, s->b->rid, pg, VTD_PERM_R, PAGE,
+				    &s->cur, &x) < 0 ||
 	    x.status != VTD_OK || x.iova != pg)
 		return NULL;
 	const uint8_t *h = guest_mem_ptr(s->b->gm, x.gpa, PAGE);
@@ -133,8 +138,8 @@ static void push_buffer(struct scan *s, uint64_t addr, uint64_t len)
 			uint64_t max = (room > BUF_PAGES ? BUF_PAGES : room) * PAGE;
 			struct vtd_extent x;
 			s->work--;
-			if (vtd_translate_extent(s->b->gm, s->cfg, s->root, s->b->rid, at, VTD_PERM_NONE,
-						 max, &x) == 0 &&
+			if (vtd_translate_extent_at(s->b->gm, s->cfg, s->root, s->b->rid, at,
+						    VTD_PERM_NONE, max, &s->cur, &x) == 0 &&
 			    x.status == VTD_OK && x.domain_id == s->did && !x.pass_through) {
 				s->budget--;
 				if (iotlb_bridge_push(s->b, &x) == 0)

@@ -119,7 +119,8 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"ringscanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
 		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64
 		", \"resync_ns_sum\": %" PRIu64 ", \"resync_walk_ns_sum\": %" PRIu64
-		", \"resync_ns_max\": %" PRIu64 ", \"stale_misses\": %" PRIu64 ", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
+		", \"resync_ns_max\": %" PRIu64 ", \"stale_misses\": %" PRIu64
+		", \"miss_ns_sum\": %" PRIu64 ", \"miss_ns_max\": %" PRIu64
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,

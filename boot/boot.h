@@ -6,8 +6,9 @@
  *
  * Every builder here is pure: it takes a guest_mem view (or a buffer) and
  * plain parameters, writes guest memory through bounds-checked helpers and
- * returns 0 or -errno. None calls ioctl; vmm/ turns the results into KVM
- * state. Where an error needs explaining to a user, the function also sets
+ * returns 0 or -errno. None calls ioctl or opens a file: a loader reads
+ * through the struct boot_file its caller gives it, and vmm/ turns the
+ * results into KVM state. Where an error needs explaining to a user, the function also sets
  * *why to a static string that says what was wrong.
  */
 #ifndef BOOT_BOOT_H
@@ -72,11 +73,38 @@
 #define BOOT_SEL_CODE       0x10
 #define BOOT_SEL_DATA       0x18
 
+/* --- the files the loaders read -------------------------------------------- */
+
+/*
+ * A kernel or initrd file as the parsers and loaders see it. Parsers read
+ * only head, the file's first head_len bytes held in memory; the loaders
+ * have read() copy the bytes that go into the guest straight to guest RAM,
+ * so the VMM never holds a second copy of a 60 MiB vmlinux (vmm/vm_boot.c
+ * reads with pread; building that copy was most of the VMM's startup in the
+ * test bed). read() writes exactly n bytes from file offset off to dst and
+ * returns 0, or returns -errno (-EIO for a file shorter than len: it changed
+ * after it was opened). Loaders ask only for ranges inside [0, len).
+ *
+ * boot_file_memory() describes a file held wholly in memory (head_len ==
+ * len); bzimage_parse, vmlinux_parse and initrd_load take that form.
+ */
+struct boot_file {
+	const uint8_t *head;    /* owned by the caller, alive until the load */
+	size_t head_len;        /* <= len */
+	uint64_t len;           /* of the whole file */
+	int (*read)(void *ctx, uint64_t off, void *dst, size_t n);
+	void *ctx;
+};
+
+/* How much of a kernel file vmm/vm_boot.c reads as head: all the headers of either kind. */
+#define BOOT_FILE_HEAD_MAX 0x10000U
+
+void boot_file_memory(struct boot_file *f, const void *data, size_t len);
+
 /* --- bzImage ------------------------------------------------------------ */
 
 struct bzimage {
-	const uint8_t *image;   /* the whole file, owned by the caller */
-	size_t image_len;
+	struct boot_file file;  /* head holds at least the setup header (BZ_MIN_LEN) */
 	uint16_t version;       /* boot protocol, e.g. 0x020f */
 	uint32_t setup_len;     /* (setup_sects + 1) * 512: file offset of the PM part */
 	uint32_t pm_len;        /* bytes of the protected-mode kernel */
@@ -92,8 +120,13 @@ struct bzimage {
  * the file. -ENOEXEC (with *why) when it is not a bootable 64-bit bzImage.
  */
 int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char **why);
+/* The same for a file of which only f->head is in memory; bz keeps a copy of *f. */
+int bzimage_parse_file(const struct boot_file *f, struct bzimage *bz, const char **why);
 
-/* Copy the protected-mode part to BOOT_KERNEL_GPA; -ENOMEM if init_size does not fit. */
+/*
+ * Read the protected-mode part to BOOT_KERNEL_GPA; -ENOMEM if init_size
+ * does not fit, or the file's read error (with *why).
+ */
 int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const char **why);
 
 /* --- ELF vmlinux ------------------------------------------------------------ */
@@ -131,8 +164,7 @@ struct vmlinux_segment {
 };
 
 struct vmlinux {
-	const uint8_t *image;   /* the whole file, owned by the caller */
-	size_t image_len;
+	struct boot_file file;  /* head holds the ELF and program headers */
 	uint64_t entry;         /* e_entry: GPA of startup_64 */
 	uint64_t start;         /* lowest byte any segment occupies */
 	uint64_t end;           /* one past the highest: the initrd goes at or above */
@@ -151,11 +183,17 @@ struct vmlinux {
  * -ENOEXEC (with *why) otherwise; *vl is written only on success.
  */
 int vmlinux_parse(const void *image, size_t len, struct vmlinux *vl, const char **why);
+/*
+ * The same for a file of which only f->head is in memory; vl keeps a copy
+ * of *f. The program headers must lie in the head too.
+ */
+int vmlinux_parse_file(const struct boot_file *f, struct vmlinux *vl, const char **why);
 
 /*
- * Copy each segment's p_filesz bytes to its p_paddr and zero the rest of
+ * Read each segment's p_filesz bytes to its p_paddr and zero the rest of
  * its p_memsz. -ENOMEM (with *why, nothing written) unless [start, end)
  * lies in one guest RAM region: the kernel takes _text.._end as contiguous.
+ * A read error is returned with *why.
  */
 int vmlinux_load(const struct guest_mem *gm, const struct vmlinux *vl, const char **why);
 
@@ -171,7 +209,7 @@ enum boot_kernel_kind {
  * Made only by boot_kernel_from_*(). Every user checks (boot_kernel_check,
  * -EINVAL if broken): kind is BZIMAGE or VMLINUX; entry and end lie in
  * [BOOT_KERNEL_GPA, BOOT_LOW_RAM_END] (end > BOOT_KERNEL_GPA); a bzImage's
- * bz.image reaches past the setup header's jump byte (0x201), which
+ * bz.file.head reaches past the setup header's jump byte (0x201), which
  * boot_params_build reads to size the header.
  */
 struct boot_kernel {
@@ -201,10 +239,13 @@ int boot_kernel_load(const struct guest_mem *gm, const struct boot_kernel *k, co
  * Place the initrd page-aligned at the highest address that is below both
  * BOOT_LOW_RAM_END and k->initrd_addr_max and at or above k->end, in the
  * region that holds BOOT_KERNEL_GPA. *gpa receives where it went. -ENOMEM
- * (with *why) when it does not fit.
+ * (with *why) when it does not fit; a read error is returned with *why.
+ * initrd_load takes the initrd in memory, initrd_load_file reads it.
  */
 int initrd_load(const struct guest_mem *gm, const struct boot_kernel *k,
 		const void *initrd, size_t len, uint64_t *gpa, const char **why);
+int initrd_load_file(const struct guest_mem *gm, const struct boot_kernel *k,
+		     const struct boot_file *initrd, uint64_t *gpa, const char **why);
 
 /* --- boot_params and e820 ------------------------------------------------ */
 

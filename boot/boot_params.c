@@ -130,17 +130,19 @@ static void copy_bzimage_header(struct zero_page *zp, const struct bzimage *bz)
 {
 	/*
 	 * The header runs from 0x1f1 to 0x202 + the jump offset at 0x201. Clip
-	 * it to the file and to the end of the header area in the zero page so
-	 * a hostile offset can neither read past the image nor reach the e820
-	 * table. boot_kernel_check made sure the image reaches 0x201.
+	 * it to the file's head in memory (which holds the whole setup code of
+	 * a real bzImage) and to the end of the header area in the zero page so
+	 * a hostile offset can neither read past the head nor reach the e820
+	 * table. boot_kernel_check made sure the head reaches 0x201.
 	 */
 	uint8_t *raw = (uint8_t *)zp;
-	size_t hdr_end = 0x202 + (size_t)bz->image[ZP_HDR_JUMP_OFF];
-	if (hdr_end > bz->image_len)
-		hdr_end = bz->image_len;
+	const uint8_t *head = bz->file.head;
+	size_t hdr_end = 0x202 + (size_t)head[ZP_HDR_JUMP_OFF];
+	if (hdr_end > bz->file.head_len)
+		hdr_end = bz->file.head_len;
 	if (hdr_end > offsetof(struct zero_page, e820_table))
 		hdr_end = offsetof(struct zero_page, e820_table);
-	memcpy(raw + ZP_HDR_OFF, bz->image + ZP_HDR_OFF, hdr_end - ZP_HDR_OFF);
+	memcpy(raw + ZP_HDR_OFF, head + ZP_HDR_OFF, hdr_end - ZP_HDR_OFF);
 	/* For the real-mode setup code, which is never run here: boot.rst asks for it. */
 	zp->loadflags |= CAN_USE_HEAP;
 	zp->heap_end_ptr = HEAP_END_PTR;

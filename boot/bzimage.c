@@ -4,10 +4,10 @@
  * (Documentation/arch/x86/boot.rst).
  *
  * The image is an untrusted file. Every header field is read through the
- * rd*() helpers below, and only after bzimage_parse() has checked that the
- * file is at least BZ_MIN_LEN bytes long; the _Static_asserts tie each
- * offset to that bound, so adding a field without raising BZ_MIN_LEN fails
- * to compile. Sizes derived from the header are combined in 64-bit
+ * rd*() helpers below, and only after bzimage_parse_file() has checked
+ * that the file's head in memory is at least BZ_MIN_LEN bytes long; the
+ * _Static_asserts tie each offset to that bound, so adding a field without
+ * raising BZ_MIN_LEN fails to compile. Sizes derived from the header are combined in 64-bit
  * arithmetic from 8-, 16- and 32-bit fields, so no sum below can wrap.
  */
 #include "boot.h"
@@ -80,13 +80,14 @@ static uint64_t rd64(const uint8_t *img, size_t off) { return rd_le(img + off, 8
  */
 static uint64_t kernel_end(const struct bzimage *bz)
 {
-	if (bz->image == NULL || bz->image_len < BZ_MIN_LEN)
+	const uint8_t *hdr = bz->file.head;
+	if (hdr == NULL || bz->file.head_len < BZ_MIN_LEN || bz->file.head_len > bz->file.len)
 		return 0;
-	uint64_t pref = rd64(bz->image, HDR_PREF_ADDRESS);
-	uint64_t align = rd32(bz->image, HDR_KERNEL_ALIGNMENT);
+	uint64_t pref = rd64(hdr, HDR_PREF_ADDRESS);
+	uint64_t align = rd32(hdr, HDR_KERNEL_ALIGNMENT);
 	uint64_t start;
 
-	if (rd8(bz->image, HDR_RELOCATABLE)) {
+	if (rd8(hdr, HDR_RELOCATABLE)) {
 		start = BOOT_KERNEL_GPA;
 		if (start < pref)
 			start = pref;
@@ -110,12 +111,25 @@ static uint64_t kernel_end(const struct bzimage *bz)
 
 int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char **why)
 {
-	const uint8_t *img = image;
+	struct boot_file f;
+	boot_file_memory(&f, image, image ? len : 0);
+	return bzimage_parse_file(&f, bz, why);
+}
+
+int bzimage_parse_file(const struct boot_file *f, struct bzimage *bz, const char **why)
+{
+	const uint8_t *img = f->head;
+	uint64_t len = f->len;
 
 	*why = NULL;
-	if (img == NULL || len < BZ_MIN_LEN) {
+	if (len < BZ_MIN_LEN) {
 		*why = "kernel file is too small to be a bzImage";
 		return -ENOEXEC;
+	}
+	/* The caller's head is too short: its bug, not the file's. */
+	if (img == NULL || f->head_len < BZ_MIN_LEN || f->head_len > len) {
+		*why = "the kernel file's header was not read";
+		return -EINVAL;
 	}
 	if (rd16(img, HDR_BOOT_FLAG) != BZ_BOOT_FLAG || rd32(img, HDR_MAGIC) != BZ_MAGIC) {
 		*why = "not a Linux bzImage (no 0xAA55 boot flag or \"HdrS\" header)";
@@ -158,8 +172,7 @@ int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char 
 	}
 
 	struct bzimage out = {
-		.image = img,
-		.image_len = len,
+		.file = *f,
 		.version = version,
 		.setup_len = (uint32_t)setup_len,
 		.pm_len = (uint32_t)pm_len,
@@ -177,32 +190,42 @@ int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char 
 	return 0;
 }
 
+/* What bzimage_parse_file guarantees, re-checked by everyone handed a struct bzimage. */
+static bool bzimage_sane(const struct bzimage *bz)
+{
+	return kernel_end(bz) != 0 && bz->file.read != NULL && bz->setup_len <= bz->file.len &&
+	       bz->file.len - bz->setup_len == bz->pm_len;
+}
+
 int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const char **why)
 {
 	*why = NULL;
-	uint64_t end = kernel_end(bz);
-	if (end == 0 || bz->setup_len > bz->image_len ||
-	    bz->image_len - bz->setup_len != bz->pm_len) {
+	if (!bzimage_sane(bz)) {
 		*why = "bzImage was not parsed by bzimage_parse";
 		return -EINVAL;
 	}
 	/* The whole footprint must be one region: the kernel assumes it is contiguous RAM. */
-	if (guest_mem_ptr(gm, BOOT_KERNEL_GPA, end - BOOT_KERNEL_GPA) == NULL) {
+	uint64_t end = kernel_end(bz);
+	uint8_t *dst = guest_mem_ptr(gm, BOOT_KERNEL_GPA, end - BOOT_KERNEL_GPA);
+	if (dst == NULL) {
 		*why = "guest memory too small for this kernel";
 		return -ENOMEM;
 	}
-	return guest_mem_write(gm, BOOT_KERNEL_GPA, bz->image + bz->setup_len, bz->pm_len);
+	/* kernel_end covers BOOT_KERNEL_GPA + pm_len. */
+	int err = bz->file.read(bz->file.ctx, bz->setup_len, dst, bz->pm_len);
+	if (err)
+		*why = "reading the kernel file failed (did it change while vmm started?)";
+	return err;
 }
 
 int boot_kernel_from_bzimage(struct boot_kernel *k, const struct bzimage *bz, const char **why)
 {
 	*why = NULL;
-	uint64_t end = kernel_end(bz);
-	if (end == 0 || bz->setup_len > bz->image_len ||
-	    bz->image_len - bz->setup_len != bz->pm_len) {
+	if (!bzimage_sane(bz)) {
 		*why = "bzImage was not parsed by bzimage_parse";
 		return -EINVAL;
 	}
+	uint64_t end = kernel_end(bz);
 	*k = (struct boot_kernel){
 		.kind = BOOT_KERNEL_BZIMAGE,
 		.entry = BOOT_KERNEL_GPA + BZ_ENTRY_64,

@@ -28,12 +28,18 @@ static int reject(const char **why, const char *msg)
 	return -ENOEXEC;
 }
 
-/* The ELF header, and that the program header table lies inside the file. */
-static int check_ehdr(const uint8_t *img, size_t len, Elf64_Ehdr *eh, const char **why)
+/* The ELF header, and that the program header table lies inside the file's head. */
+static int check_ehdr(const struct boot_file *f, Elf64_Ehdr *eh, const char **why)
 {
-	if (img == NULL || len < sizeof(*eh))
+	uint64_t len = f->len;
+	size_t head_len = f->head_len;
+	if (len < sizeof(*eh))
 		return reject(why, "kernel file is too small to hold an ELF header");
-	memcpy(eh, img, sizeof(*eh));
+	if (f->head == NULL || head_len < sizeof(*eh) || head_len > len) {
+		*why = "the kernel file's header was not read";
+		return -EINVAL;
+	}
+	memcpy(eh, f->head, sizeof(*eh));
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return reject(why, "not an ELF file (no \\x7fELF magic)");
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
@@ -59,11 +65,15 @@ static int check_ehdr(const uint8_t *img, size_t len, Elf64_Ehdr *eh, const char
 	uint64_t table = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (eh->e_phoff > len || table > len - eh->e_phoff)
 		return reject(why, "ELF program headers lie beyond the end of the file");
+	/* head_len == len for a file held in memory; vm_boot.c reads BOOT_FILE_HEAD_MAX. */
+	if (eh->e_phoff > head_len || table > head_len - eh->e_phoff)
+		return reject(why, "ELF program headers start too far into the file for a kernel "
+				   "(beyond its first 64 KiB)");
 	return 0;
 }
 
 /* One PT_LOAD: its bytes inside the file, its memory inside [1 MiB, 3 GiB). */
-static int check_load(const Elf64_Phdr *ph, size_t len, const char **why)
+static int check_load(const Elf64_Phdr *ph, uint64_t len, const char **why)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return reject(why, "ELF PT_LOAD segment has more file bytes than memory "
@@ -87,16 +97,24 @@ static bool overlaps(const struct vmlinux_segment *a, const struct vmlinux_segme
 
 int vmlinux_parse(const void *image, size_t len, struct vmlinux *vl, const char **why)
 {
-	const uint8_t *img = image;
+	struct boot_file f;
+	boot_file_memory(&f, image, image ? len : 0);
+	return vmlinux_parse_file(&f, vl, why);
+}
+
+int vmlinux_parse_file(const struct boot_file *f, struct vmlinux *vl, const char **why)
+{
+	const uint8_t *img = f->head;
+	uint64_t len = f->len;
 	Elf64_Ehdr eh;
 
 	*why = NULL;
-	int err = check_ehdr(img, len, &eh, why);
+	int err = check_ehdr(f, &eh, why);
 	if (err)
 		return err;
 
 	struct vmlinux out = {
-		.image = img, .image_len = len, .entry = eh.e_entry, .start = UINT64_MAX,
+		.file = *f, .entry = eh.e_entry, .start = UINT64_MAX,
 	};
 	bool entry_ok = false;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
@@ -134,14 +152,14 @@ int vmlinux_parse(const void *image, size_t len, struct vmlinux *vl, const char 
 /* vl holds what vmlinux_parse returns: the invariants the loader relies on. */
 static bool vmlinux_sane(const struct vmlinux *vl)
 {
-	if (vl->image == NULL || vl->nsegs == 0 || vl->nsegs > VMLINUX_MAX_PHDRS ||
+	if (vl->file.read == NULL || vl->nsegs == 0 || vl->nsegs > VMLINUX_MAX_PHDRS ||
 	    vl->start < BOOT_KERNEL_GPA || vl->start >= vl->end || vl->end > BOOT_LOW_RAM_END ||
 	    vl->entry < vl->start || vl->entry >= vl->end)
 		return false;
 	for (unsigned i = 0; i < vl->nsegs; i++) {
 		const struct vmlinux_segment *s = &vl->seg[i];
-		if (s->filesz > s->memsz || s->offset > vl->image_len ||
-		    s->filesz > vl->image_len - s->offset || s->paddr < vl->start ||
+		if (s->filesz > s->memsz || s->offset > vl->file.len ||
+		    s->filesz > vl->file.len - s->offset || s->paddr < vl->start ||
 		    s->paddr > vl->end || s->memsz > vl->end - s->paddr)
 			return false;
 	}
@@ -162,22 +180,23 @@ int vmlinux_load(const struct guest_mem *gm, const struct vmlinux *vl, const cha
 	}
 	for (unsigned i = 0; i < vl->nsegs; i++) {
 		const struct vmlinux_segment *s = &vl->seg[i];
-		if (guest_mem_write(gm, s->paddr, vl->image + s->offset, s->filesz) < 0)
-			goto fault;
-		/* bss: RAM may hold anything (a reboot's leftovers); the kernel expects zeroes. */
-		uint64_t bss = s->memsz - s->filesz;
-		if (bss) {
-			uint8_t *p = guest_mem_ptr(gm, s->paddr + s->filesz, bss);
-			if (p == NULL)
-				goto fault;
-			memset(p, 0, bss);
+		/* Every segment lies in [start, end), checked above: p is never NULL. */
+		uint8_t *p = guest_mem_ptr(gm, s->paddr, s->memsz);
+		if (p == NULL) {
+			*why = "guest memory too small for this kernel";
+			return -ENOMEM;
 		}
+		if (s->filesz) {
+			int err = vl->file.read(vl->file.ctx, s->offset, p, s->filesz);
+			if (err) {
+				*why = "reading the kernel file failed (did it change while vmm started?)";
+				return err;
+			}
+		}
+		/* bss: RAM may hold anything (a reboot's leftovers); the kernel expects zeroes. */
+		memset(p + s->filesz, 0, s->memsz - s->filesz);
 	}
 	return 0;
-fault:
-	/* Every segment lies in [start, end), checked above: this cannot happen. */
-	*why = "guest memory too small for this kernel";
-	return -ENOMEM;
 }
 
 /*

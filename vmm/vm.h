@@ -123,17 +123,20 @@ struct vm {
 
 int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t errlen);
 /*
- * The guest's images, read and checked from the files before /dev/kvm is
+ * The guest's images, opened and their headers checked before /dev/kvm is
  * opened, so a bad kernel is reported as such whatever the host's KVM.
+ * Only the kernel's first BOOT_FILE_HEAD_MAX bytes are read then; vm_load
+ * reads the rest, and the initrd, straight into guest RAM through the fds.
  */
 struct vm_images {
-	uint8_t *kernel;
-	size_t kernel_len;
-	uint8_t *initrd;          /* NULL: none */
-	size_t initrd_len;
+	int kernel_fd;            /* -1: not open */
+	int initrd_fd;            /* -1: none */
+	uint8_t *kernel_head;     /* the kernel's head (struct boot_file) */
+	struct boot_file initrd;  /* valid when initrd_fd >= 0 */
 	/*
-	 * kernel is a bzImage or an ELF vmlinux, told apart by the ELF magic;
-	 * boot is the parsed kernel of either kind (it points into kernel).
+	 * The kernel is a bzImage or an ELF vmlinux, told apart by the ELF
+	 * magic; boot is the parsed kernel of either kind (its boot_file
+	 * points at kernel_head and kernel_fd).
 	 */
 	struct boot_kernel boot;
 };

@@ -1,8 +1,9 @@
 /*
  * vm_boot.c - read the kernel (a bzImage or an ELF vmlinux) and initrd
  * files and lay out guest memory for the 64-bit Linux entry. The files are
- * read here (the edge); parsing and placement are the pure builders of
- * boot/.
+ * opened and read here (the edge), the kernel's and initrd's bytes with
+ * pread straight into guest RAM; parsing and placement are the pure
+ * builders of boot/.
  */
 #include "vm.h"
 #include "errmsg.h"
@@ -22,9 +23,36 @@
 /* Largest kernel or initrd file the VMM will read; guards against typos like /dev/zero. */
 #define VM_MAX_FILE (1ULL << 31)
 
-/* Read a whole regular file; on error the message names the file and why. */
-static int read_file(const char *what, const char *path, uint8_t **data, size_t *len,
-		     char *err, size_t errlen)
+/*
+ * struct boot_file's read(): ctx is the fd. A file that ends before the
+ * length fstat gave was cut short after it was opened: -EIO.
+ */
+static int file_read(void *ctx, uint64_t off, void *dst, size_t n)
+{
+	int fd = (int)(intptr_t)ctx;
+	uint8_t *p = dst;
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;
+		p += r;
+		off += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Open a regular file of at most VM_MAX_FILE bytes as a boot_file whose
+ * head is its first head_max bytes (read here, into *head: NULL when
+ * head_max is 0). On error the message names the file and why.
+ */
+static int open_file(const char *what, const char *path, size_t head_max, int *fdp,
+		     struct boot_file *f, uint8_t **head, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -40,28 +68,28 @@ static int read_file(const char *what, const char *path, uint8_t **data, size_t 
 		return errmsg(err, errlen, VMM_EXIT_USAGE, "%s %s is too large (%lld bytes)", what,
 			    path, (long long)st.st_size);
 	}
-	uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (buf == NULL) {
-		close(fd);
-		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			free(buf);
+	*f = (struct boot_file){
+		.len = (uint64_t)st.st_size, .read = file_read, .ctx = (void *)(intptr_t)fd,
+	};
+	f->head_len = f->len < head_max ? (size_t)f->len : head_max;
+	*head = NULL;
+	if (f->head_len > 0) {
+		*head = malloc(f->head_len);
+		if (*head == NULL) {
+			close(fd);
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
+		}
+		int e = file_read(f->ctx, 0, *head, f->head_len);
+		if (e < 0) {
+			free(*head);
+			*head = NULL;
 			close(fd);
 			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot read %s %s: %s", what, path,
-				    strerror(e));
+				    strerror(-e));
 		}
-		got += (size_t)n;
 	}
-	close(fd);
-	*data = buf;
-	*len = got;
+	f->head = *head;
+	*fdp = fd;
 	return 0;
 }
 
@@ -70,21 +98,22 @@ static int read_file(const char *what, const char *path, uint8_t **data, size_t 
  * otherwise taken for a bzImage (which starts with a boot sector). Each
  * parser then says what is wrong with it as that kind.
  */
-static int parse_kernel(struct vm_images *img, const char *path, char *err, size_t errlen)
+static int parse_kernel(struct vm_images *img, const struct boot_file *f, const char *path,
+			char *err, size_t errlen)
 {
 	const char *why = NULL;
 	const char *as;
 	int e;
-	if (img->kernel_len >= SELFMAG && memcmp(img->kernel, ELFMAG, SELFMAG) == 0) {
+	if (f->head_len >= SELFMAG && memcmp(f->head, ELFMAG, SELFMAG) == 0) {
 		as = "as an ELF vmlinux";
 		struct vmlinux vl;
-		e = vmlinux_parse(img->kernel, img->kernel_len, &vl, &why);
+		e = vmlinux_parse_file(f, &vl, &why);
 		if (e == 0)
 			e = boot_kernel_from_vmlinux(&img->boot, &vl, &why);
 	} else {
 		as = "as a bzImage";
 		struct bzimage bz;
-		e = bzimage_parse(img->kernel, img->kernel_len, &bz, &why);
+		e = bzimage_parse_file(f, &bz, &why);
 		if (e == 0)
 			e = boot_kernel_from_bzimage(&img->boot, &bz, &why);
 	}
@@ -99,11 +128,20 @@ int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *er
 		   size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
-	int rc = read_file("kernel", cfg->kernel, &img->kernel, &img->kernel_len, err, errlen);
+	img->kernel_fd = img->initrd_fd = -1;
+	struct boot_file kernel;
+	int rc = open_file("kernel", cfg->kernel, BOOT_FILE_HEAD_MAX, &img->kernel_fd, &kernel,
+			   &img->kernel_head, err, errlen);
 	if (rc == 0)
-		rc = parse_kernel(img, cfg->kernel, err, errlen);
-	if (rc == 0 && cfg->initrd)
-		rc = read_file("initrd", cfg->initrd, &img->initrd, &img->initrd_len, err, errlen);
+		rc = parse_kernel(img, &kernel, cfg->kernel, err, errlen);
+	if (rc == 0 && cfg->initrd) {
+		uint8_t *none;
+		rc = open_file("initrd", cfg->initrd, 0, &img->initrd_fd, &img->initrd, &none, err,
+			       errlen);
+		/* Said here, before KVM is opened, like everything else wrong with a file. */
+		if (rc == 0 && img->initrd.len == 0)
+			rc = errmsg(err, errlen, VMM_EXIT_USAGE, "initrd %s is empty", cfg->initrd);
+	}
 	if (rc)
 		vm_free_images(img);
 	return rc;
@@ -111,9 +149,13 @@ int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *er
 
 void vm_free_images(struct vm_images *img)
 {
-	free(img->kernel);
-	free(img->initrd);
+	if (img->kernel_fd >= 0)
+		close(img->kernel_fd);
+	if (img->initrd_fd >= 0)
+		close(img->initrd_fd);
+	free(img->kernel_head);
 	memset(img, 0, sizeof(*img));
+	img->kernel_fd = img->initrd_fd = -1;
 }
 
 int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen)
@@ -126,12 +168,11 @@ int vm_load(struct vm *vm, const struct vm_images *img, char *err, size_t errlen
 	if (e < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load kernel %s: %s", cfg->kernel,
 			    why);
-	if (img->initrd) {
-		if (initrd_load(&vm->mem, &img->boot, img->initrd, img->initrd_len, &args.initrd_gpa,
-				&why) < 0)
+	if (img->initrd_fd >= 0) {
+		if (initrd_load_file(&vm->mem, &img->boot, &img->initrd, &args.initrd_gpa, &why) < 0)
 			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot load initrd %s: %s",
 				    cfg->initrd, why);
-		args.initrd_size = img->initrd_len;
+		args.initrd_size = img->initrd.len;
 	}
 
 	struct acpi_config acpi = {

@@ -86,11 +86,14 @@ good=(--initrd "$INITRD" --cmdline "console=ttyS0" --cpus 1)
 
 bad_input_cases() {
 	local nokern=$TMP/no-such-bzImage unreadable=$TMP/unreadable-bzImage
-	local random=$TMP/random-bytes empty=$TMP/empty
+	local random=$TMP/random-bytes empty=$TMP/empty cut=$TMP/cut-bzImage
 	cp "$KERNEL" "$unreadable"
 	chmod 000 "$unreadable"
 	head -c 65536 /dev/urandom >"$random"
 	: >"$empty"
+	# Only the head of a kernel is read before the guest's RAM exists: the
+	# file's own length must still catch a kernel cut short in transit.
+	head -c 1000000 "$KERNEL" >"$cut"
 
 	bad_input "missing kernel file" "$nokern" -- run --kernel "$nokern" "${good[@]}" --memory 512M
 	# root reads mode-000 files anyway: run that case as nobody.
@@ -110,6 +113,8 @@ bad_input_cases() {
 	bad_input "kernel is /bin/true" /bin/true -- run --kernel /bin/true "${good[@]}" --memory 512M
 	bad_input "kernel is random bytes" "$random" -- run --kernel "$random" "${good[@]}" --memory 512M
 	bad_input "kernel is empty" "$empty" -- run --kernel "$empty" "${good[@]}" --memory 512M
+	bad_input "kernel is a bzImage cut short" truncated -- run --kernel "$cut" "${good[@]}" --memory 512M
+	bad_input "initrd is empty" "is empty" -- run --kernel "$KERNEL" --initrd "$empty" --cmdline x --memory 512M
 	bad_input "--memory 1K" memory -- run --kernel "$KERNEL" "${good[@]}" --memory 1K
 	bad_input "--memory abc" memory -- run --kernel "$KERNEL" "${good[@]}" --memory abc
 	bad_input "unknown option" --no-such-option -- run --kernel "$KERNEL" "${good[@]}" --memory 512M --no-such-option

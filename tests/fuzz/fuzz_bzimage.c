@@ -50,7 +50,8 @@ static void check_parsed(const uint8_t *img, size_t len, const struct bzimage *b
 	FUZZ_CHECK(len >= 0x264 && rd(img, 0x1fe, 2) == 0xaa55 && rd(img, 0x202, 4) == 0x53726448 &&
 			   rd(img, 0x206, 2) >= 0x20c && (img[0x211] & 1) && (rd(img, 0x236, 2) & 1),
 		   "accepted a header that is not a 64-bit bzImage");
-	FUZZ_CHECK(bz->image == img && bz->image_len == len && bz->setup_len == (sects + 1) * 512 &&
+	FUZZ_CHECK(bz->file.head == img && bz->file.head_len == len && bz->file.len == len &&
+			   bz->setup_len == (sects + 1) * 512 &&
 			   bz->setup_len < len && bz->pm_len == len - bz->setup_len &&
 			   rd(img, 0x1f4, 4) * 16 <= bz->pm_len, "sizes: setup %u pm %u of %zu",
 		   bz->setup_len, bz->pm_len, len);
@@ -65,15 +66,15 @@ static void check_zero_page(struct fuzz_ram *r, const struct bzimage *bz, uint64
 			    uint64_t rd_len)
 {
 	const uint8_t *zp = fuzz_ram_ptr(r, ZP, 0x1000);
-	size_t hdr_end = 0x202 + (size_t)bz->image[0x201];
-	if (hdr_end > bz->image_len)
-		hdr_end = bz->image_len;
+	size_t hdr_end = 0x202 + (size_t)bz->file.head[0x201];
+	if (hdr_end > bz->file.head_len)
+		hdr_end = bz->file.head_len;
 	if (hdr_end > 0x2d0)
 		hdr_end = 0x2d0;
 	for (size_t o = 0x1f1; o < hdr_end; o++) {
 		bool ours = o == 0x210 || o == 0x211 || (o >= 0x218 && o < 0x220) ||
 			    (o >= 0x224 && o < 0x226) || (o >= 0x228 && o < 0x22c);
-		FUZZ_CHECK(ours || zp[o] == bz->image[o], "header byte %#zx not copied", o);
+		FUZZ_CHECK(ours || zp[o] == bz->file.head[o], "header byte %#zx not copied", o);
 	}
 	FUZZ_CHECK(zp[0x210] == 0xff && (zp[0x211] & 0x80) && rd(zp, 0x228, 4) == BOOT_CMDLINE_GPA &&
 			   rd(zp, 0xc8, 4) == 0 && zp[0x1ef] == 0 && rd(zp, 0x224, 2) == 0xfe00,
@@ -136,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = bzimage_load(&ram.gm, &bz, &why);
 	FUZZ_CHECK(ret == 0 ? why == NULL : ret == -ENOMEM && why && *why, "load: %d", ret);
 	if (ret == 0)
-		pc[npc++] = (struct fuzz_piece){ BOOT_KERNEL_GPA, bz.image + bz.setup_len, bz.pm_len };
+		pc[npc++] = (struct fuzz_piece){ BOOT_KERNEL_GPA, bz.file.head + bz.setup_len, bz.pm_len };
 	uint64_t rd_gpa = 0, rd_len = 0;
 	if (ret == 0 && (f & 1)) {
 		ret = initrd_load(&ram.gm, &k, initrd, rlen, &rd_gpa, &why);

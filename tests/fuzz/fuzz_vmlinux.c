@@ -91,7 +91,7 @@ static bool ref_parse(const uint8_t *f, size_t len, struct ref *r)
 static void check_parsed(const uint8_t *img, size_t len, const struct vmlinux *vl,
 			 const struct ref *r)
 {
-	FUZZ_CHECK(vl->image == img && vl->image_len == len && vl->entry == r->entry &&
+	FUZZ_CHECK(vl->file.head == img && vl->file.head_len == len && vl->file.len == len && vl->entry == r->entry &&
 			   vl->start == r->start && vl->end == r->end && vl->nsegs == r->n,
 		   "vmlinux: entry %#llx span %#llx-%#llx, %u segments",
 		   (unsigned long long)vl->entry, (unsigned long long)vl->start,

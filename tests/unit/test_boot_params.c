@@ -315,13 +315,13 @@ static void test_header_copy_bounded(void **state)
 	assert_non_null(copy);
 	memcpy(copy, image, short_len);
 	struct boot_kernel k = *kernel_of(&bz);
-	k.bz.image = copy;
-	k.bz.image_len = short_len;
+	k.bz.file.head = copy;
+	k.bz.file.head_len = short_len;
 	assert_int_equal(boot_params_build(&gm, &k, &args, &why), 0);
 	assert_int_equal(zp[0x22c], 0);        /* initrd_addr_max was beyond the buffer */
 	assert_int_equal(zp[0x210], 0xff);
 	/* Too short to hold even the jump byte: refused, not read. */
-	k.bz.image_len = 0x201;
+	k.bz.file.head_len = 0x201;
 	why = NULL;
 	assert_int_equal(boot_params_build(&gm, &k, &args, &why), -EINVAL);
 	assert_non_null(why);
@@ -398,12 +398,12 @@ static const struct boot_kernel *elf_kernel(void)
 {
 	static uint8_t file[64];
 	static struct vmlinux vl = {
-		.image = file, .image_len = sizeof(file), .entry = 16 * MiB,
-		.start = 16 * MiB, .end = 20 * MiB, .nsegs = 1,
+		.entry = 16 * MiB, .start = 16 * MiB, .end = 20 * MiB, .nsegs = 1,
 		.seg = { { .offset = 0, .paddr = 16 * MiB, .filesz = 64, .memsz = 4 * MiB } },
 	};
 	static struct boot_kernel k;
 	const char *why = NULL;
+	boot_file_memory(&vl.file, file, sizeof(file));
 	assert_int_equal(boot_kernel_from_vmlinux(&k, &vl, &why), 0);
 	return &k;
 }

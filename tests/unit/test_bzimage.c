@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "../../boot/boot.h"
+#include "boot_file_fake.h"
 
 #define MiB (1024ULL * 1024)
 #define GiB (1024ULL * MiB)
@@ -75,8 +76,9 @@ static void test_parse_valid(void **state)
 	const char *why = "unset";
 	assert_int_equal(bzimage_parse(image, T_IMAGE_LEN, &bz, &why), 0);
 	assert_null(why);
-	assert_ptr_equal(bz.image, image);
-	assert_int_equal(bz.image_len, T_IMAGE_LEN);
+	assert_ptr_equal(bz.file.head, image);
+	assert_int_equal(bz.file.len, T_IMAGE_LEN);
+	assert_int_equal(bz.file.head_len, T_IMAGE_LEN);
 	assert_int_equal(bz.version, 0x020f);
 	assert_int_equal(bz.setup_len, T_SETUP_LEN);
 	assert_int_equal(bz.pm_len, T_PM_LEN);
@@ -270,8 +272,8 @@ static void test_boot_kernel_from_bzimage(void **state)
 	assert_int_equal(k->end, T_KERNEL_END);
 	assert_int_equal(k->initrd_addr_max, 0x7fffffff);
 	assert_int_equal(k->cmdline_size, 2047);
-	assert_ptr_equal(k->bz.image, bz.image);
-	assert_int_equal(k->bz.image_len, bz.image_len);
+	assert_ptr_equal(k->bz.file.head, bz.file.head);
+	assert_int_equal(k->bz.file.len, bz.file.len);
 	assert_int_equal(k->bz.setup_len, bz.setup_len);
 	assert_int_equal(k->bz.pm_len, bz.pm_len);
 
@@ -340,6 +342,59 @@ static void test_load_rejects_small_memory(void **state)
 }
 
 static uint8_t initrd[3 * 4096 + 123];
+
+/*
+ * The edge's form: the setup part in memory, the payload and the initrd
+ * read through their files, each in one read of exactly its bytes; a file
+ * cut short after it was opened fails the load with the read's error.
+ */
+static void test_load_through_file(void **state)
+{
+	(void)state;
+	struct guest_mem gm = { 0 };
+	assert_int_equal(guest_mem_add(&gm, 0, 64 * MiB, ram), 0);
+	make_image(image);
+	struct fake_file ff;
+	struct boot_file f;
+	fake_file_open(&ff, &f, image, T_IMAGE_LEN, T_SETUP_LEN);
+	struct bzimage bz;
+	const char *why = "unset";
+	assert_int_equal(bzimage_parse_file(&f, &bz, &why), 0);
+	assert_int_equal(ff.reads, 0);          /* parsing reads the head only */
+	assert_int_equal(bz.pm_len, T_PM_LEN);  /* sized by the file, not the head */
+	assert_int_equal(bzimage_load(&gm, &bz, &why), 0);
+	assert_int_equal(ff.reads, 1);
+	assert_int_equal(ff.last_off, T_SETUP_LEN);
+	assert_int_equal(ff.last_n, T_PM_LEN);
+	assert_memory_equal(ram + BOOT_KERNEL_GPA, image + T_SETUP_LEN, T_PM_LEN);
+	ff.cut = T_IMAGE_LEN - 1;
+	assert_int_equal(bzimage_load(&gm, &bz, &why), -EIO);
+	assert_non_null(strstr(why, "reading the kernel file failed"));
+
+	/* The initrd: one read of the whole file, to where initrd_load puts it. */
+	ff.cut = T_IMAGE_LEN;
+	const struct boot_kernel *k = kernel_of(&bz);
+	for (size_t i = 0; i < sizeof(initrd); i++)
+		initrd[i] = (uint8_t)(i ^ 0x3c);
+	struct fake_file rf;
+	struct boot_file r;
+	fake_file_open(&rf, &r, initrd, sizeof(initrd), 0);
+	uint64_t gpa = 0, mem_gpa = 0;
+	assert_int_equal(initrd_load_file(&gm, k, &r, &gpa, &why), 0);
+	assert_int_equal(rf.reads, 1);
+	assert_int_equal(rf.bytes, sizeof(initrd));
+	assert_memory_equal(ram + gpa, initrd, sizeof(initrd));
+	assert_int_equal(initrd_load(&gm, k, initrd, sizeof(initrd), &mem_gpa, &why), 0);
+	assert_int_equal(gpa, mem_gpa);
+	rf.cut = 0;
+	assert_int_equal(initrd_load_file(&gm, k, &r, &gpa, &why), -EIO);
+	assert_non_null(strstr(why, "reading the initrd file failed"));
+
+	/* A head without the whole setup header is the caller's bug, not the file's. */
+	fake_file_open(&ff, &f, image, T_IMAGE_LEN, 0x263);
+	assert_int_equal(bzimage_parse_file(&f, &bz, &why), -EINVAL);
+	assert_int_equal(ff.reads, 0);
+}
 
 static void test_initrd_placement(void **state)
 {
@@ -501,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_boot_kernel_from_bzimage),
 		cmocka_unit_test_setup_teardown(test_load_places_payload, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_load_rejects_small_memory, setup_ram, teardown_ram),
+		cmocka_unit_test_setup_teardown(test_load_through_file, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_initrd_placement, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_initrd_rejected, setup_ram, teardown_ram),
 		cmocka_unit_test(test_initrd_below_low_ram_end),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../boot/boot.h"
+#include "boot_file_fake.h"
 
 #define MiB (1024ULL * 1024)
 #define GiB (1024ULL * MiB)
@@ -102,8 +103,8 @@ static void test_parse_valid(void **state)
 	make_image();
 	struct vmlinux vl;
 	parse_ok(&vl);
-	assert_ptr_equal(vl.image, image);
-	assert_int_equal(vl.image_len, T_LEN);
+	assert_ptr_equal(vl.file.head, image);
+	assert_int_equal(vl.file.len, T_LEN);
 	assert_int_equal(vl.entry, T_ENTRY);
 	assert_int_equal(vl.start, T_TEXT_PA);
 	assert_int_equal(vl.end, T_END);
@@ -442,6 +443,53 @@ static void test_load_places_segments(void **state)
 	assert_int_equal(ram[BOOT_PARAMS_GPA], POISON);
 }
 
+/*
+ * The edge's form: only the headers in memory, the segments read through
+ * the file. Exactly the segments' file bytes are asked for, once each, and
+ * the rest of the file never; a file cut short after it was opened fails
+ * the load with the read's error.
+ */
+static void test_load_through_file(void **state)
+{
+	(void)state;
+	struct guest_mem gm = { 0 };
+	assert_int_equal(guest_mem_add(&gm, 0, RAM_SIZE, ram), 0);
+	make_image();
+	size_t head = sizeof(Elf64_Ehdr) + T_PHNUM * sizeof(Elf64_Phdr);
+	struct fake_file ff;
+	struct boot_file f;
+	fake_file_open(&ff, &f, image, T_LEN, head);
+	struct vmlinux vl;
+	const char *why = "unset";
+	assert_int_equal(vmlinux_parse_file(&f, &vl, &why), 0);
+	assert_null(why);
+	assert_int_equal(ff.reads, 0);          /* parsing reads the head only */
+	assert_int_equal(vl.file.len, T_LEN);
+	assert_int_equal(vl.end, T_END);
+	assert_int_equal(vmlinux_load(&gm, &vl, &why), 0);
+	assert_int_equal(ff.reads, 2);
+	assert_int_equal(ff.bytes, T_TEXT_LEN + T_DATA_FILE);
+	assert_memory_equal(ram + T_TEXT_PA, image + T_TEXT_OFF, T_TEXT_LEN);
+	assert_memory_equal(ram + T_DATA_PA, image + T_DATA_OFF, T_DATA_FILE);
+	assert_int_equal(ram[T_END - 1], 0);
+	assert_int_equal(ram[T_END], POISON);
+
+	/* Cut inside the data segment after the parse: the load says so. */
+	ff.cut = T_DATA_OFF + 1;
+	assert_int_equal(vmlinux_load(&gm, &vl, &why), -EIO);
+	assert_non_null(strstr(why, "reading the kernel file failed"));
+
+	/* One byte short of the program headers in memory: refused, as too far in. */
+	fake_file_open(&ff, &f, image, T_LEN, head - 1);
+	why = NULL;
+	assert_int_equal(vmlinux_parse_file(&f, &vl, &why), -ENOEXEC);
+	assert_non_null(strstr(why, "too far into the file"));
+	/* A head without the ELF header is the caller's bug, not the file's. */
+	fake_file_open(&ff, &f, image, T_LEN, sizeof(Elf64_Ehdr) - 1);
+	assert_int_equal(vmlinux_parse_file(&f, &vl, &why), -EINVAL);
+	assert_int_equal(ff.reads, 0);
+}
+
 static void test_load_rejects_small_memory(void **state)
 {
 	(void)state;
@@ -490,7 +538,7 @@ static void test_kernel_and_initrd(void **state)
 	assert_int_equal(k.end, T_END);
 	assert_int_equal(k.initrd_addr_max, 0x7fffffff);
 	assert_int_equal(k.cmdline_size, 2047);
-	assert_null(k.bz.image);
+	assert_null(k.bz.file.head);
 
 	/* boot_kernel_load loads it as vmlinux_load does. */
 	memset(ram, POISON, RAM_SIZE);
@@ -593,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_reject_no_load),
 		cmocka_unit_test(test_parse_never_overreads),
 		cmocka_unit_test_setup_teardown(test_load_places_segments, setup_ram, teardown_ram),
+		cmocka_unit_test_setup_teardown(test_load_through_file, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_load_rejects_small_memory, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(test_kernel_and_initrd, setup_ram, teardown_ram),
 		cmocka_unit_test(test_real_vmlinux),

@@ -8,8 +8,8 @@
  * plain parameters, writes guest memory through bounds-checked helpers and
  * returns 0 or -errno. None calls ioctl or opens a file: a loader reads
  * through the struct boot_file its caller gives it, and vmm/ turns the
- * results into KVM state. Where an error needs explaining to a user, the function also sets
- * *why to a static string that says what was wrong.
+ * results into KVM state. Where an error needs explaining to a user, the
+ * function also sets *why to a static string that says what was wrong.
  */
 #ifndef BOOT_BOOT_H
 #define BOOT_BOOT_H

@@ -138,11 +138,9 @@ def main():
         return True
 
     cr3 = st['cr3'] & ADDR
-    if cr3 + PAGE > size:
-        print('CR3 0x%x is outside guest RAM' % cr3)
-        return
     halves = collections.Counter()
     ntables = 0
+    tops = []
     for pa in range(0, size - PAGE + 1, PAGE):
         # Linux's kernel text is under the last entry with 4 and 5 levels:
         # a cheap first filter, before unpacking the whole page.
@@ -152,7 +150,21 @@ def main():
         ents = entries(pa)
         if looks_top(ents):
             ntables += 1
+            tops.append(pa)
             halves[ents[256:]] += 1
+    if cr3 + PAGE > size:
+        # CR3 itself is wrong: say whether it is a top-level table in RAM
+        # but for one bit (a flipped bit in the register, or in the pointer
+        # the kernel loaded it from).
+        print('CR3 0x%x is outside guest RAM; %d top-level tables found in RAM' % (cr3, ntables))
+        near = [pa for pa in tops if bin(pa ^ cr3).count('1') == 1]
+        if near:
+            print('VERDICT: CR3 is the top-level table at 0x%x but for bit %d: a flipped bit '
+                  'in the register or in the pointer it was loaded from'
+                  % (near[0], (near[0] ^ cr3).bit_length() - 1))
+        else:
+            print('VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away from it')
+        return
     mine = entries(cr3)
     print('CR3 page: %d user and %d kernel entries present; it %s like a top-level table'
           % (sum(1 for e in mine[:256] if e & 1), sum(1 for e in mine[256:] if e & 1),

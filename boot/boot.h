@@ -99,6 +99,7 @@ struct boot_file {
 /* How much of a kernel file vmm/vm_boot.c reads as head: all the headers of either kind. */
 #define BOOT_FILE_HEAD_MAX 0x10000U
 
+/* data NULL: an empty file. */
 void boot_file_memory(struct boot_file *f, const void *data, size_t len);
 
 /* --- bzImage ------------------------------------------------------------ */

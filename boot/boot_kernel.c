@@ -21,7 +21,8 @@ static int memory_read(void *ctx, uint64_t off, void *dst, size_t n)
 void boot_file_memory(struct boot_file *f, const void *data, size_t len)
 {
 	*f = (struct boot_file){
-		.head = data, .head_len = len, .len = len, .read = memory_read, .ctx = (void *)data,
+		.head = data, .head_len = data ? len : 0, .len = data ? len : 0, .read = memory_read,
+		.ctx = (void *)data,
 	};
 }
 
@@ -58,7 +59,7 @@ int initrd_load(const struct guest_mem *gm, const struct boot_kernel *k,
 		const void *initrd, size_t len, uint64_t *gpa, const char **why)
 {
 	struct boot_file f;
-	boot_file_memory(&f, initrd, initrd ? len : 0);
+	boot_file_memory(&f, initrd, len);
 	return initrd_load_file(gm, k, &f, gpa, why);
 }
 

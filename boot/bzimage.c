@@ -112,7 +112,7 @@ static uint64_t kernel_end(const struct bzimage *bz)
 int bzimage_parse(const void *image, size_t len, struct bzimage *bz, const char **why)
 {
 	struct boot_file f;
-	boot_file_memory(&f, image, image ? len : 0);
+	boot_file_memory(&f, image, len);
 	return bzimage_parse_file(&f, bz, why);
 }
 
@@ -190,22 +190,26 @@ int bzimage_parse_file(const struct boot_file *f, struct bzimage *bz, const char
 	return 0;
 }
 
-/* What bzimage_parse_file guarantees, re-checked by everyone handed a struct bzimage. */
-static bool bzimage_sane(const struct bzimage *bz)
+/*
+ * What bzimage_parse_file guarantees, re-checked by everyone handed a
+ * struct bzimage: kernel_end(bz), or 0 when bz was not made by it.
+ */
+static uint64_t sane_end(const struct bzimage *bz)
 {
-	return kernel_end(bz) != 0 && bz->file.read != NULL && bz->setup_len <= bz->file.len &&
-	       bz->file.len - bz->setup_len == bz->pm_len;
+	bool ok = bz->file.read != NULL && bz->setup_len <= bz->file.len &&
+		  bz->file.len - bz->setup_len == bz->pm_len;
+	return ok ? kernel_end(bz) : 0;
 }
 
 int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const char **why)
 {
 	*why = NULL;
-	if (!bzimage_sane(bz)) {
+	uint64_t end = sane_end(bz);
+	if (end == 0) {
 		*why = "bzImage was not parsed by bzimage_parse";
 		return -EINVAL;
 	}
 	/* The whole footprint must be one region: the kernel assumes it is contiguous RAM. */
-	uint64_t end = kernel_end(bz);
 	uint8_t *dst = guest_mem_ptr(gm, BOOT_KERNEL_GPA, end - BOOT_KERNEL_GPA);
 	if (dst == NULL) {
 		*why = "guest memory too small for this kernel";
@@ -221,11 +225,11 @@ int bzimage_load(const struct guest_mem *gm, const struct bzimage *bz, const cha
 int boot_kernel_from_bzimage(struct boot_kernel *k, const struct bzimage *bz, const char **why)
 {
 	*why = NULL;
-	if (!bzimage_sane(bz)) {
+	uint64_t end = sane_end(bz);
+	if (end == 0) {
 		*why = "bzImage was not parsed by bzimage_parse";
 		return -EINVAL;
 	}
-	uint64_t end = kernel_end(bz);
 	*k = (struct boot_kernel){
 		.kind = BOOT_KERNEL_BZIMAGE,
 		.entry = BOOT_KERNEL_GPA + BZ_ENTRY_64,

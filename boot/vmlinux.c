@@ -98,7 +98,7 @@ static bool overlaps(const struct vmlinux_segment *a, const struct vmlinux_segme
 int vmlinux_parse(const void *image, size_t len, struct vmlinux *vl, const char **why)
 {
 	struct boot_file f;
-	boot_file_memory(&f, image, image ? len : 0);
+	boot_file_memory(&f, image, len);
 	return vmlinux_parse_file(&f, vl, why);
 }
 

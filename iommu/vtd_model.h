@@ -194,7 +194,8 @@ struct vtd_walk_path {
 
 /*
  * A walk cursor, for many translations of one requester in a row (the
- * re-walk that answers a domain flush, iotlb_sync.c): it keeps the root and
+ * re-walk that answers a domain flush, iotlb_sync.c, and the ring scan,
+ * iotlb_ringscan.c): it keeps the root and
  * context lookup and the tables of its last walk, so the next one re-reads
  * only the levels whose index differs (for IOVAs in one 2 MiB window: the
  * leaf alone, instead of 2 + 4 entries). Zero it before the first call; a

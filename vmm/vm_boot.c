@@ -47,12 +47,11 @@ static int file_read(void *ctx, uint64_t off, void *dst, size_t n)
 }
 
 /*
- * Open a regular file of at most VM_MAX_FILE bytes as a boot_file whose
- * head is its first head_max bytes (read here, into *head: NULL when
- * head_max is 0). On error the message names the file and why.
+ * Open a regular file of at most VM_MAX_FILE bytes as a boot_file with no
+ * head yet. On error the message names the file and why.
  */
-static int open_file(const char *what, const char *path, size_t head_max, int *fdp,
-		     struct boot_file *f, uint8_t **head, char *err, size_t errlen)
+static int open_file(const char *what, const char *path, int *fdp, struct boot_file *f,
+		     char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -71,25 +70,24 @@ static int open_file(const char *what, const char *path, size_t head_max, int *f
 	*f = (struct boot_file){
 		.len = (uint64_t)st.st_size, .read = file_read, .ctx = (void *)(intptr_t)fd,
 	};
-	f->head_len = f->len < head_max ? (size_t)f->len : head_max;
-	*head = NULL;
-	if (f->head_len > 0) {
-		*head = malloc(f->head_len);
-		if (*head == NULL) {
-			close(fd);
-			return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
-		}
-		int e = file_read(f->ctx, 0, *head, f->head_len);
-		if (e < 0) {
-			free(*head);
-			*head = NULL;
-			close(fd);
-			return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot read %s %s: %s", what, path,
-				    strerror(-e));
-		}
-	}
-	f->head = *head;
 	*fdp = fd;
+	return 0;
+}
+
+/* Read the kernel file's first BOOT_FILE_HEAD_MAX bytes into *head, as f's head. */
+static int read_head(struct boot_file *f, uint8_t **head, const char *path, char *err,
+		     size_t errlen)
+{
+	size_t n = f->len < BOOT_FILE_HEAD_MAX ? (size_t)f->len : BOOT_FILE_HEAD_MAX;
+	*head = malloc(n ? n : 1);
+	if (*head == NULL)
+		return errmsg(err, errlen, VMM_EXIT_ERROR, "out of memory reading %s", path);
+	int e = file_read(f->ctx, 0, *head, n);
+	if (e < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "cannot read kernel %s: %s", path,
+			    strerror(-e));
+	f->head = *head;
+	f->head_len = n;
 	return 0;
 }
 
@@ -130,14 +128,13 @@ int vm_read_images(struct vm_images *img, const struct vmm_config *cfg, char *er
 	memset(img, 0, sizeof(*img));
 	img->kernel_fd = img->initrd_fd = -1;
 	struct boot_file kernel;
-	int rc = open_file("kernel", cfg->kernel, BOOT_FILE_HEAD_MAX, &img->kernel_fd, &kernel,
-			   &img->kernel_head, err, errlen);
+	int rc = open_file("kernel", cfg->kernel, &img->kernel_fd, &kernel, err, errlen);
+	if (rc == 0)
+		rc = read_head(&kernel, &img->kernel_head, cfg->kernel, err, errlen);
 	if (rc == 0)
 		rc = parse_kernel(img, &kernel, cfg->kernel, err, errlen);
 	if (rc == 0 && cfg->initrd) {
-		uint8_t *none;
-		rc = open_file("initrd", cfg->initrd, 0, &img->initrd_fd, &img->initrd, &none, err,
-			       errlen);
+		rc = open_file("initrd", cfg->initrd, &img->initrd_fd, &img->initrd, err, errlen);
 		/* Said here, before KVM is opened, like everything else wrong with a file. */
 		if (rc == 0 && img->initrd.len == 0)
 			rc = errmsg(err, errlen, VMM_EXIT_USAGE, "initrd %s is empty", cfg->initrd);

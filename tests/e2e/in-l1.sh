@@ -90,7 +90,9 @@ testbed_crash() { # CONSOLE
 
 # The test bed's other crash (docs/STRICT-CRASH.md, Session 5): a silent
 # triple fault in which the CPU found the guest's kernel code and then its
-# IDT not present (a #PF being delivered when it gave up), although the
+# IDT not present (an event being delivered when it gave up: mostly the
+# #PF of the code fetch; once, in the 2026-11-28 15:00 gate, a device
+# interrupt, vector 0x25, right after a virtqueue notify), although the
 # page tables that CR3 names, read from the guest's RAM at that moment,
 # map both. It comes right after the guest resumes from an exit (an MMIO
 # write to the VT-d queue tail, a WRMSR, in early boot a port read from
@@ -102,8 +104,12 @@ testbed_walk_failure() { # NAME
 	local tf=$OUT/$1.triple-fault chk=$OUT/$1.crash-dump-check info
 	[ -s "$tf" ] && [ -s "$chk" ] || return 1
 	info=$(sed -n 's/.* exitintinfo=\(0x[0-9a-f]*\) .*/\1/p' "$tf" | tail -n 1)
-	# EXITINTINFO: valid (bit 31), vector 14.
-	[ -n "$info" ] && [ $((info & 0x800000ff)) -eq $((0x8000000e)) ] || return 1
+	# EXITINTINFO valid (bit 31) with a #PF (type 3, vector 14) or an
+	# external interrupt (type 0) being delivered. Not a software event:
+	# the e2e's own triple fault (reboot=t) dies delivering an int3.
+	[ -n "$info" ] || return 1
+	[ $((info & 0x800007ff)) -eq $((0x8000030e)) ] ||
+		[ $((info & 0x80000700)) -eq $((0x80000000)) ] || return 1
 	grep -q '^rip .*: mapped ->' "$chk" && grep -q '^cr2 .*: mapped ->' "$chk" &&
 		grep -q '^VERDICT: .*intact' "$chk"
 }

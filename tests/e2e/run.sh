@@ -126,6 +126,17 @@ bad_input_cases() {
 	bad_input "no /dev/vhost-net" /nonexistent VMM_VHOST_NET_DEVICE=/nonexistent -- run --kernel "$KERNEL" "${good[@]}" --net tap=t0
 }
 
+# ---- 1b. the dump checker ------------------------------------------------
+
+# crash-dump-check.py explains every guest that dies or hangs in the test
+# bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
+dump_check_cases() {
+	local c
+	for c in intact cr3-bit cr3-far bad-pob; do
+		run_check "dump check on synthetic RAM: $c" python3 "$TBSRC/crash-dump-check-test.py" "$c"
+	done
+}
+
 # ---- 2. guest boots ------------------------------------------------------
 
 run_l1_checks() { # PHASE OUTDIR-relative-to-ROOT
@@ -199,6 +210,7 @@ guest_cases() {
 if [ "$MONITOR" = vmm ]; then
 	bad_input_cases
 fi
+dump_check_cases
 if [ "${E2E_SKIP_L1:-0}" != 1 ]; then
 	guest_cases
 fi

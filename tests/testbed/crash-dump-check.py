@@ -25,7 +25,14 @@ the top of the stack are also named, which says what a hung guest was
 doing. KASLR moves the guest kernel, so the slide is taken from the IDT's
 #DE and #PF gates in the dump; when the two disagree, or the slide is not
 a whole number of 2 MiB steps, the symbols belong to another build and
-nothing is named.
+nothing is named. With the slide known it also prints the kernel's
+direct-map variables (page_offset_base, phys_base, sme_me_mask) as the dump
+holds them, and where gs_base lies from page_offset_base: every physical
+address the kernel computes (a CR3 it loads, a DMA address) comes from them.
+
+When CR3 itself lies outside RAM, it looks for a top-level table in RAM that
+is CR3 but for one bit; if there is one, it walks and names the addresses
+through that table too, so such a guest still says where it was.
 """
 import bisect
 import mmap
@@ -37,16 +44,25 @@ PAGE = 4096
 ADDR = 0x000FFFFFFFFFF000
 
 
+# Kernel variables that every physical address the kernel computes rests on.
+DIRECT_MAP_VARS = ('page_offset_base', 'phys_base', 'sme_me_mask')
+
+
 def read_kallsyms(path):
-    """Core kernel text symbols (modules load elsewhere in every kernel)."""
-    syms = []
+    """Core kernel text symbols (modules load elsewhere in every kernel),
+    sorted, and the addresses of DIRECT_MAP_VARS found."""
+    syms, data = [], {}
     with open(path) as f:
         for line in f:
             parts = line.split()
-            if len(parts) == 3 and parts[1] in 'tT':
+            if len(parts) != 3:
+                continue
+            if parts[1] in 'tT':
                 syms.append((int(parts[0], 16), parts[2]))
+            elif parts[2] in DIRECT_MAP_VARS:
+                data[parts[2]] = int(parts[0], 16)
     syms.sort()
-    return syms
+    return syms, data
 
 
 def main():
@@ -79,8 +95,10 @@ def main():
             return None
         return struct.unpack_from('<Q', img, pa)[0]
 
-    def walk(va):
-        table = st['cr3'] & ADDR
+    st['ram_size'] = size
+
+    def walk(va, cr3=None):
+        table = (st['cr3'] if cr3 is None else cr3) & ADDR
         steps = []
         for lvl in range(levels, 0, -1):
             idx = (va >> (12 + 9 * (lvl - 1))) & 511
@@ -101,27 +119,33 @@ def main():
                 return steps, False
         return steps, table | (va & (PAGE - 1))
 
-    def read_va(va, n):
-        """n bytes at virtual address va (within one page), or None."""
-        _, pa = walk(va)
-        if pa is False or pa + n > size:
-            return None
-        return img[pa:pa + n]
+    def walks(cr3):
+        """Walk the addresses through the tables at cr3, halt check, symbols;
+        return the names of the addresses that are not mapped."""
+        def read_va(va, n):
+            """n bytes at virtual address va (within one page), or None."""
+            _, pa = walk(va, cr3)
+            if pa is False or pa + n > size:
+                return None
+            return img[pa:pa + n]
+
+        unmapped = []
+        for name in ('rip', 'rsp', 'idt_base', 'cr2'):
+            if name in st:
+                steps, ok = walk(st[name], cr3)
+                if ok is False:
+                    unmapped.append(name)
+                print('%-8s 0x%016x: %s -> %s' % (name, st[name],
+                                                  'NOT mapped' if ok is False else 'mapped',
+                                                  ' '.join(steps)))
+        halted(st, read_va)
+        if kallsyms:
+            name_addresses(st, read_va, kallsyms)
+        return unmapped
 
     print('dump: %s, %d MiB of guest physical address space; %d-level paging; CR3 0x%x'
           % (path, size >> 20, levels, st['cr3']))
-    unmapped = []
-    for name in ('rip', 'rsp', 'idt_base', 'cr2'):
-        if name in st:
-            steps, ok = walk(st[name])
-            if ok is False:
-                unmapped.append(name)
-            print('%-8s 0x%016x: %s -> %s' % (name, st[name],
-                                              'NOT mapped' if ok is False else 'mapped',
-                                              ' '.join(steps)))
-    halted(st, read_va)
-    if kallsyms:
-        name_addresses(st, read_va, kallsyms)
+    unmapped = walks(st['cr3'])
 
     # Top-level tables: pages whose present entries all point at page
     # tables inside RAM, with some kernel entries (Linux's have several).
@@ -162,6 +186,8 @@ def main():
             print('VERDICT: CR3 is the top-level table at 0x%x but for bit %d: a flipped bit '
                   'in the register or in the pointer it was loaded from'
                   % (near[0], (near[0] ^ cr3).bit_length() - 1))
+            print('through the table at 0x%x instead:' % near[0])
+            walks(near[0] | (st['cr3'] & ~ADDR))
         else:
             print('VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away from it')
         return
@@ -231,7 +257,7 @@ def stack_words(st, read_va, nbytes):
 def name_addresses(st, read_va, kallsyms):
     """Print RIP and the stack's kernel text addresses as symbol+offset."""
     try:
-        syms = read_kallsyms(kallsyms)
+        syms, data = read_kallsyms(kallsyms)
     except OSError as e:
         print('symbols: cannot read %s: %s' % (kallsyms, e))
         return
@@ -288,6 +314,33 @@ def name_addresses(st, read_va, kallsyms):
              for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
     print('stack (kernel text addresses in the top 512 bytes): %s'
           % ('; '.join(found) if found else 'none'))
+    direct_map(st, read_va, data, slide)
+
+
+def direct_map(st, read_va, data, slide):
+    """Print the direct-map variables, and gs_base's offset from the map."""
+    vals = {}
+    for var in DIRECT_MAP_VARS:
+        if var not in data:
+            continue
+        q = read_va(data[var] + slide, 8)
+        if q is None:
+            print('%s cannot be read' % var)
+            continue
+        vals[var] = struct.unpack('<Q', q)[0]
+    if vals:
+        print('direct map: %s' % ', '.join('%s 0x%x' % (v, vals[v])
+                                          for v in DIRECT_MAP_VARS if v in vals))
+    # In the kernel, gs_base is this CPU's per-cpu area, which Linux puts
+    # in the direct map: its offset from page_offset_base is a physical
+    # address, and must lie in RAM.
+    base = vals.get('page_offset_base')
+    if base is None or not st.get('gs_base') or st.get('cpl') == 3:
+        return
+    off = (st['gs_base'] - base) & (2**64 - 1)
+    print('gs_base 0x%x is page_offset_base + 0x%x: %s' % (
+        st['gs_base'], off, 'in RAM' if off < st['ram_size'] else
+        'NOT in RAM (page_offset_base, or gs_base, is not what the kernel set up)'))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Drive crash-dump-check.py on synthetic guest RAM, no test bed needed.
+
+    crash-dump-check-test.py CASE
+
+Builds a small guest (4-level tables, three process tables sharing one
+kernel half, an IDT, kernel text and data slid by KASLR, a stack), writes
+it as a sparse dump with a matching fake kallsyms, runs the checker on the
+CPU state CASE describes, and checks its verdict and what it names. Exits
+0 when the output is right, else 1 with the first thing that is wrong.
+
+CASE:
+  intact        tables intact: the reference verdict, rip and the stack
+                named, the direct-map variables read
+  cr3-bit       CR3 is a table but for bit 32: that verdict, then rip named
+                through the table it should have been
+  cr3-far       CR3 far outside RAM: no table one bit away
+  bad-pob       page_offset_base 4 GiB short of where the direct map is:
+                gs_base reported outside RAM
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+RAM = 128 << 20
+P = 0x1 | 0x2  # present, writable
+PS = 0x80
+
+L1_TEXT = 0xffffffff81000000        # where the fake kallsyms puts _stext
+SLIDE = 0x2000000                   # the guest kernel's KASLR slide from it
+KIMG_VA = 0xffffffff80000000        # __START_KERNEL_map
+KIMG_PA = 0x1000000                 # where the guest's kernel image sits
+DIRECT = 0xffff888000000000         # the guest's page_offset_base
+IDT_VA = 0xfffffe0000000000
+SYMS = {                            # L1 addresses; the guest's are + SLIDE
+    '_stext': (L1_TEXT, 'T'),
+    'do_work': (L1_TEXT + 0x100000, 'T'),
+    'do_caller': (L1_TEXT + 0x200000, 'T'),
+    '_etext': (L1_TEXT + 0x800000, 'T'),
+    'asm_exc_divide_error': (L1_TEXT + 0x10, 'T'),
+    'asm_exc_page_fault': (L1_TEXT + 0x40, 'T'),
+    'page_offset_base': (0xffffffff82000000, 'D'),
+    'phys_base': (0xffffffff82000040, 'D'),
+}
+TABLES = (0x100000, 0x101000, 0x102000)  # three processes' top-level tables
+
+
+def kimg_pa(va):
+    return va - KIMG_VA + KIMG_PA
+
+
+def build(dump, pob):
+    mem = {}
+
+    def q(pa, v):
+        mem[pa] = v
+
+    # Kernel half, shared: the direct map (one 1 GiB page), the IDT's
+    # cpu_entry_area (4 KiB pages), the kernel image (2 MiB pages).
+    pdpt_dm, pdpt_idt, pd_idt, pt_idt, idt_pa = 0x110000, 0x111000, 0x112000, 0x113000, 0x114000
+    pdpt_k, pd_k = 0x115000, 0x116000
+    for top in TABLES:
+        q(top + ((DIRECT >> 39) & 511) * 8, pdpt_dm | P)
+        q(top + ((IDT_VA >> 39) & 511) * 8, pdpt_idt | P)
+        q(top + 511 * 8, pdpt_k | P)
+    q(pdpt_dm, 0 | P | PS)
+    q(pdpt_idt, pd_idt | P)
+    q(pd_idt, pt_idt | P)
+    q(pt_idt, idt_pa | P)
+    q(pdpt_k + 510 * 8, pd_k | P)
+    for i in range(64):  # 128 MiB of image mapping, 2 MiB each
+        q(pd_k + i * 8, (KIMG_PA + (i << 21)) | P | PS)
+
+    # IDT gates #DE (0) and #PF (14) point at the slid handlers.
+    def gate(vec, handler):
+        lo = struct.pack('<HHBBHI', handler & 0xffff, 0x10, 0, 0x8e,
+                         (handler >> 16) & 0xffff, handler >> 32) + b'\0' * 4
+        return idt_pa + 16 * vec, lo
+    raw = {}
+    for vec, sym in ((0, 'asm_exc_divide_error'), (14, 'asm_exc_page_fault')):
+        pa, b = gate(vec, SYMS[sym][0] + SLIDE)
+        raw[pa] = b
+    q(kimg_pa(SYMS['page_offset_base'][0] + SLIDE), pob)
+    q(kimg_pa(SYMS['phys_base'][0] + SLIDE), 0)
+    # The stack, in the direct map: a stale word, then a return address.
+    stack_pa = 0x200000
+    q(stack_pa, 0x1234)
+    q(stack_pa + 8, SYMS['do_caller'][0] + SLIDE + 0x3c)
+
+    with open(dump, 'wb') as f:
+        f.truncate(RAM)
+        for pa, v in mem.items():
+            f.seek(pa)
+            f.write(struct.pack('<Q', v))
+        for pa, b in raw.items():
+            f.seek(pa)
+            f.write(b)
+    return DIRECT + stack_pa
+
+
+def main():
+    case = sys.argv[1] if len(sys.argv) == 2 else ''
+    cases = {
+        'intact': (TABLES[0], DIRECT, [
+            "VERDICT: the kernel half of CR3's table is the reference one",
+            'the guest kernel slid by +0x2000000',
+            'rip is do_work+0x10',
+            'rsp+0x8 do_caller+0x3c',
+            'direct map: page_offset_base 0xffff888000000000, phys_base 0x0',
+            'gs_base 0xffff888003000000 is page_offset_base + 0x3000000: in RAM']),
+        'cr3-bit': (TABLES[0] | 1 << 32, DIRECT, [
+            'rip      0xffffffff83100010: NOT mapped',
+            'VERDICT: CR3 is the top-level table at 0x100000 but for bit 32',
+            'through the table at 0x100000 instead:',
+            'rip      0xffffffff83100010: mapped',
+            'rip is do_work+0x10']),
+        'cr3-far': (0x7700000000, DIRECT, [
+            'VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away']),
+        'bad-pob': (TABLES[0], DIRECT - (1 << 32), [
+            'direct map: page_offset_base 0xffff887f00000000',
+            'is page_offset_base + 0x103000000: NOT in RAM']),
+    }
+    if case not in cases:
+        sys.exit(__doc__)
+    cr3, pob, want = cases[case]
+    checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'crash-dump-check.py')
+    with tempfile.TemporaryDirectory() as tmp:
+        dump, ksyms = os.path.join(tmp, 'ram.img'), os.path.join(tmp, 'kallsyms')
+        rsp = build(dump, pob)
+        with open(ksyms, 'w') as f:
+            for name, (addr, kind) in sorted(SYMS.items(), key=lambda kv: kv[1][0]):
+                f.write('%016x %s %s\n' % (addr, kind, name))
+        rip = SYMS['do_work'][0] + SLIDE + 0x10
+        state = ('cpl=0 cr3=0x%x cr4=0x20 rip=0x%x cr2=0x%x rsp=0x%x idt_base=0x%x '
+                 'rflags=0x246 gs_base=0x%x' % (cr3, rip, rip, rsp, IDT_VA, DIRECT + 0x3000000))
+        r = subprocess.run([sys.executable, checker, '--kallsyms', ksyms, dump, state],
+                           capture_output=True, text=True)
+    out = r.stdout
+    if r.returncode != 0:
+        print(out + r.stderr)
+        print('crash-dump-check.py exited with %d' % r.returncode)
+        return 1
+    for w in want:
+        if w not in out:
+            print(out)
+            print('%s: the output lacks "%s"' % (case, w))
+            return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -46,6 +46,11 @@
 #                  the ELF vmlinux unpacked from the same vmlinuz (vmm
 #                  directly, QEMU through PVH), no NIC, no tests; only the
 #                  time to guest init is taken. Results: OUTDIR/boot-only/.
+#   BENCH_KEEP_DUMPS  1: keep the RAM of a vmm guest that did not end by
+#                  itself, gzipped, as OUTDIR/<config>-<rep>/ram.img.gz,
+#                  with L1's kallsyms beside it (the guest runs the same
+#                  kernel build), for reading after L1 is gone. Off by
+#                  default: gzip takes a minute under TCG.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:?usage: $0 OUTDIR}
@@ -510,7 +515,8 @@ watchdog() {
 # registers. crash-dump-check.py walks them through the guest's page tables
 # in the dump and names RIP and the stack's kernel addresses (L1 runs the
 # guest's kernel build, so L1's kallsyms serve). The full output goes to
-# crash-dump-check, a summary to WAS; the dump is removed.
+# crash-dump-check, a summary to WAS; the dump is removed, or kept
+# (BENCH_KEEP_DUMPS=1).
 guest_was_at() {
 	local dump=$FIFO_DIR/ram.img st
 	WAS=''
@@ -523,6 +529,10 @@ guest_was_at() {
 		done >"$B_DIR/crash-dump-check"
 		WAS=$(sed -n 's/^rip is //p; s/^stack (kernel text addresses in the top 512 bytes): /stack: /p' \
 			"$B_DIR/crash-dump-check" | head -n 2 | paste -sd ';' | sed 's/;/; /')
+		if [ "${BENCH_KEEP_DUMPS:-0}" = 1 ]; then
+			gzip -1 -c "$dump" >"$B_DIR/ram.img.gz"
+			[ -s "$OUT/kallsyms" ] || cat /proc/kallsyms >"$OUT/kallsyms"
+		fi
 	fi
 	rm -f "$dump"
 }

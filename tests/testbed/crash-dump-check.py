@@ -306,14 +306,13 @@ def name_addresses(st, read_va, kallsyms):
             print('rip is in user space (CPL 3)')
         else:
             print('rip is outside kernel text (a module, or not code)')
-    if 'rsp' not in st:
-        return
-    # Return addresses are what a scan of the stack finds in kernel text;
-    # some are stale, so this is a hint, not a backtrace.
-    found = ['rsp+0x%x %s' % (off, name(v))
-             for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
-    print('stack (kernel text addresses in the top 512 bytes): %s'
-          % ('; '.join(found) if found else 'none'))
+    if 'rsp' in st:
+        # Return addresses are what a scan of the stack finds in kernel
+        # text; some are stale, so this is a hint, not a backtrace.
+        found = ['rsp+0x%x %s' % (off, name(v))
+                 for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
+        print('stack (kernel text addresses in the top 512 bytes): %s'
+              % ('; '.join(found) if found else 'none'))
     direct_map(st, read_va, data, slide)
 
 

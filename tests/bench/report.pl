@@ -449,6 +449,10 @@ if (($host->{measure_status} // '0') ne '0') {
 		$host->{measure_status}, $host->{measure_status} eq '124' ? 'the test bed timed out'
 		: $host->{measure_status} eq '125' ? 'L1 ended without reporting, e.g. stopped after going silent' : 'see the L1 log');
 }
+if (defined $meta->{aborted}) {
+	push @md, '', sprintf('**Ended early:** %s; the boots after it did not run, and the '
+		. 'monitor\'s thread stacks are in that boot\'s `stacks-wedged.txt`.', $meta->{aborted});
+}
 if (defined $host->{load_before}) {
 	my ($l1) = split ' ', $host->{load_before};
 	push @md, '', sprintf('Load average of the host when the run started: %s%s.', $host->{load_before},

@@ -81,6 +81,34 @@ else
 	# nested guest; in-l1.sh itself reports at least every 5 minutes), it
 	# can be stopped and what was measured so far reported.
 	silent=${BENCH_L1_SILENT_S:-600}
+	# l1_registers SOCKET FILE: before a silent L1 is stopped, its vCPUs'
+	# registers, three times a second apart, from the test bed's QEMU
+	# monitor: a CPU stuck with interrupts off (docs/STRICT-CRASH.md)
+	# shows as the same RIP every time, and nothing inside L1 can say so.
+	l1_registers() {
+		[ -S "$1" ] && command -v python3 >/dev/null || return 0
+		python3 - "$1" >"$2" 2>&1 <<-'PY' || true
+			import socket, sys, time
+			for i in range(3):
+			    s = socket.socket(socket.AF_UNIX)
+			    s.settimeout(2)
+			    s.connect(sys.argv[1])
+			    s.sendall(b'info registers -a\n')
+			    out = b''
+			    try:
+			        while True:
+			            b = s.recv(65536)
+			            if not b:
+			                break
+			            out += b
+			    except socket.timeout:
+			        pass
+			    s.close()
+			    print('== sample %d at %s' % (i + 1, time.strftime('%H:%M:%S')))
+			    print(out.decode(errors='replace'))
+			    time.sleep(1)
+		PY
+	}
 	# Full mode needs up to 30 min on an idle 2-core host, and more when the
 	# host is busy: do not let the test bed's default 40 min cut it short.
 	export TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-5400}
@@ -105,6 +133,8 @@ else
 					case $line in *"booting L1"*)
 						armed=1
 						date +%s >"$RUN/.l1_started"
+						l1_dir=${line##*log: }
+						l1_dir=${l1_dir%/console.log}
 						;;
 					esac
 				elif [ $? -le 128 ]; then
@@ -114,6 +144,7 @@ else
 				fi
 				if [ -n "$armed" ] && [ $((SECONDS - last)) -ge "$silent" ]; then
 					echo "[bench] no output from L1 for ${silent} s: stopping it; reporting what was measured" >&2
+					l1_registers "${l1_dir:-}/monitor.sock" "$RUN/l1-registers.txt"
 					kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null
 					last=$SECONDS
 				fi

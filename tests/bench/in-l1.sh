@@ -29,7 +29,8 @@
 #
 #   tests/bench/in-l1.sh OUTDIR
 # Raw results: OUTDIR/<config>-<rep>/{events.tsv,boot.txt,console,stderr,
-# smaps,stats.json (vmm)}, OUTDIR/meta.txt. tests/bench/report.pl turns them
+# smaps,stats.json (vmm)}, OUTDIR/meta.txt; for a monitor that had to be
+# stopped, stacks-at-kill.txt (and stacks-wedged.txt if it would not die). tests/bench/report.pl turns them
 # into results.json / results.md / results.png. Progress: "[bench i/n]"
 # lines on stderr.
 #

@@ -95,10 +95,8 @@ def main():
             return None
         return struct.unpack_from('<Q', img, pa)[0]
 
-    st['ram_size'] = size
-
-    def walk(va, cr3=None):
-        table = (st['cr3'] if cr3 is None else cr3) & ADDR
+    def walk(va, cr3):
+        table = cr3 & ADDR
         steps = []
         for lvl in range(levels, 0, -1):
             idx = (va >> (12 + 9 * (lvl - 1))) & 511
@@ -140,7 +138,7 @@ def main():
                                                   ' '.join(steps)))
         halted(st, read_va)
         if kallsyms:
-            name_addresses(st, read_va, kallsyms)
+            name_addresses(st, read_va, kallsyms, size)
         return unmapped
 
     print('dump: %s, %d MiB of guest physical address space; %d-level paging; CR3 0x%x'
@@ -254,7 +252,7 @@ def stack_words(st, read_va, nbytes):
     return out
 
 
-def name_addresses(st, read_va, kallsyms):
+def name_addresses(st, read_va, kallsyms, ram_size):
     """Print RIP and the stack's kernel text addresses as symbol+offset."""
     try:
         syms, data = read_kallsyms(kallsyms)
@@ -313,10 +311,10 @@ def name_addresses(st, read_va, kallsyms):
                  for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
         print('stack (kernel text addresses in the top 512 bytes): %s'
               % ('; '.join(found) if found else 'none'))
-    direct_map(st, read_va, data, slide)
+    direct_map(st, read_va, data, slide, ram_size)
 
 
-def direct_map(st, read_va, data, slide):
+def direct_map(st, read_va, data, slide, ram_size):
     """Print the direct-map variables, and gs_base's offset from the map."""
     vals = {}
     for var in DIRECT_MAP_VARS:
@@ -338,7 +336,7 @@ def direct_map(st, read_va, data, slide):
         return
     off = (st['gs_base'] - base) & (2**64 - 1)
     print('gs_base 0x%x is page_offset_base + 0x%x: %s' % (
-        st['gs_base'], off, 'in RAM' if off < st['ram_size'] else
+        st['gs_base'], off, 'in RAM' if off < ram_size else
         'NOT in RAM (page_offset_base, or gs_base, is not what the kernel set up)'))
 
 

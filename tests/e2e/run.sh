@@ -132,7 +132,7 @@ bad_input_cases() {
 # bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
 dump_check_cases() {
 	local c
-	for c in intact cr3-bit cr3-far bad-pob; do
+	for c in intact cr3-bit cr3-far bad-pob l1-state; do
 		run_check "dump check on synthetic RAM: $c" python3 "$TBSRC/crash-dump-check-test.py" "$c"
 	done
 }

@@ -17,6 +17,9 @@ CASE:
   cr3-far       CR3 far outside RAM: no table one bit away
   bad-pob       page_offset_base 4 GiB short of where the direct map is:
                 gs_base reported outside RAM
+  l1-state      CR3 outside RAM and rip in L1's kvm_amd (the fake kallsyms
+                has L1 module symbols): the verdict that the vCPU holds
+                L1's registers
 """
 import os
 import struct
@@ -45,6 +48,11 @@ SYMS = {                            # L1 addresses; the guest's are + SLIDE
     'phys_base': (0xffffffff82000040, 'D'),
 }
 TABLES = (0x100000, 0x101000, 0x102000)  # three processes' top-level tables
+# L1's module text, as its kallsyms lists it (4 columns): VMRUN sits at
+# __svm_vcpu_run+0x99, so +0x9c is where L1 resumes after a #VMEXIT.
+L1_MODS = ((0xffffffffc04f80f0, 'svm_vcpu_enter_exit', 'kvm_amd'),
+           (0xffffffffc04f8170, '__svm_vcpu_run', 'kvm_amd'),
+           (0xffffffffc04f8380, '__svm_sev_es_vcpu_run', 'kvm_amd'))
 
 
 def kimg_pa(va):
@@ -102,6 +110,7 @@ def build(dump, pob):
 
 def main():
     case = sys.argv[1] if len(sys.argv) == 2 else ''
+    # case: (CR3, page_offset_base, lines the output must have, state overrides)
     cases = {
         'intact': (TABLES[0], DIRECT, [
             "VERDICT: the kernel half of CR3's table is the reference one",
@@ -109,22 +118,27 @@ def main():
             'rip is do_work+0x10',
             'rsp+0x8 do_caller+0x3c',
             'direct map: page_offset_base 0xffff888000000000, phys_base 0x0',
-            'gs_base 0xffff888003000000 is page_offset_base + 0x3000000: in RAM']),
+            'gs_base 0xffff888003000000 is page_offset_base + 0x3000000: in RAM'], {}),
         'cr3-bit': (TABLES[0] | 1 << 32, DIRECT, [
             'rip      0xffffffff83100010: NOT mapped',
             'VERDICT: CR3 is the top-level table at 0x100000 but for bit 32',
             'through the table at 0x100000 instead:',
             'rip      0xffffffff83100010: mapped',
-            'rip is do_work+0x10']),
+            'rip is do_work+0x10'], {}),
         'cr3-far': (0x7700000000, DIRECT, [
-            'VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away']),
+            'VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away'], {}),
         'bad-pob': (TABLES[0], DIRECT - (1 << 32), [
             'direct map: page_offset_base 0xffff887f00000000',
-            'is page_offset_base + 0x103000000: NOT in RAM']),
+            'is page_offset_base + 0x103000000: NOT in RAM'], {}),
+        'l1-state': (0x102338000, DIRECT, [
+            "rip is L1's own code, not the guest's: __svm_vcpu_run+0x9c [kvm_amd]",
+            'rax 0x111390000 is outside guest RAM too',
+            "VERDICT: the vCPU holds L1's registers"],
+            {'rip': 0xffffffffc04f820c, 'cr2': 0xffffffffc04f820c, 'rax': 0x111390000}),
     }
     if case not in cases:
         sys.exit(__doc__)
-    cr3, pob, want = cases[case]
+    cr3, pob, want, over = cases[case]
     checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'crash-dump-check.py')
     with tempfile.TemporaryDirectory() as tmp:
         dump, ksyms = os.path.join(tmp, 'ram.img'), os.path.join(tmp, 'kallsyms')
@@ -132,9 +146,13 @@ def main():
         with open(ksyms, 'w') as f:
             for name, (addr, kind) in sorted(SYMS.items(), key=lambda kv: kv[1][0]):
                 f.write('%016x %s %s\n' % (addr, kind, name))
+            for addr, name, mod in L1_MODS:
+                f.write('%016x t %s\t[%s]\n' % (addr, name, mod))
         rip = SYMS['do_work'][0] + SLIDE + 0x10
-        state = ('cpl=0 cr3=0x%x cr4=0x20 rip=0x%x cr2=0x%x rsp=0x%x idt_base=0x%x '
-                 'rflags=0x246 gs_base=0x%x' % (cr3, rip, rip, rsp, IDT_VA, DIRECT + 0x3000000))
+        regs = dict(cpl=0, cr3=cr3, cr4=0x20, rip=rip, cr2=rip, rsp=rsp, idt_base=IDT_VA,
+                    rflags=0x246, gs_base=DIRECT + 0x3000000, rax=0)
+        regs.update(over)
+        state = ' '.join('%s=0x%x' % kv for kv in regs.items())
         r = subprocess.run([sys.executable, checker, '--kallsyms', ksyms, dump, state],
                            capture_output=True, text=True)
     out = r.stdout

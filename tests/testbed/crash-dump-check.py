@@ -32,7 +32,10 @@ address the kernel computes (a CR3 it loads, a DMA address) comes from them.
 
 When CR3 itself lies outside RAM, it looks for a top-level table in RAM that
 is CR3 but for one bit; if there is one, it walks and names the addresses
-through that table too, so such a guest still says where it was.
+through that table too, so such a guest still says where it was. If there
+is none and rip is one of L1's own KVM functions in the kallsyms given (L1's
+live one, so its modules' addresses are this boot's), the vCPU was handed
+L1's registers by the test bed's CPU emulation, and it says so.
 """
 import bisect
 import mmap
@@ -50,11 +53,15 @@ DIRECT_MAP_VARS = ('page_offset_base', 'phys_base', 'sme_me_mask')
 
 def read_kallsyms(path):
     """Core kernel text symbols (modules load elsewhere in every kernel),
-    sorted, and the addresses of DIRECT_MAP_VARS found."""
-    syms, data = [], {}
+    sorted, the addresses of DIRECT_MAP_VARS found, and the module text
+    symbols as (address, name, module), sorted: those are L1's own, where
+    its modules sit in this boot."""
+    syms, data, mods = [], {}, []
     with open(path) as f:
         for line in f:
             parts = line.split()
+            if len(parts) == 4 and parts[1] in 'tT' and parts[3].startswith('['):
+                mods.append((int(parts[0], 16), parts[2], parts[3].strip('[]')))
             if len(parts) != 3:
                 continue
             if parts[1] in 'tT':
@@ -62,7 +69,23 @@ def read_kallsyms(path):
             elif parts[2] in DIRECT_MAP_VARS:
                 data[parts[2]] = int(parts[0], 16)
     syms.sort()
-    return syms, data
+    mods.sort()
+    return syms, data, mods
+
+
+def l1_module_code(va, kallsyms):
+    """(symbol+offset, module) when va lies in one of L1's module functions
+    (between a module text symbol and the next one, at most 64 KiB on),
+    else None. Guest modules load in the same address range, so this only
+    means something for an address the guest's own tables do not map."""
+    try:
+        _, _, mods = read_kallsyms(kallsyms)
+    except OSError:
+        return None
+    i = bisect.bisect_right(mods, (va, chr(0x10ffff))) - 1
+    if i < 0 or va - mods[i][0] >= 0x10000 or (i + 1 < len(mods) and mods[i + 1][0] <= va):
+        return None
+    return '%s+0x%x' % (mods[i][1], va - mods[i][0]), mods[i][2]
 
 
 def main():
@@ -186,7 +209,7 @@ def main():
                   % (near[0], (near[0] ^ cr3).bit_length() - 1))
             print('through the table at 0x%x instead:' % near[0])
             walks(near[0] | (st['cr3'] & ~ADDR))
-        else:
+        elif not l1_state(st, kallsyms, size):
             print('VERDICT: CR3 is outside guest RAM and no table in RAM is one bit away from it')
         return
     mine = entries(cr3)
@@ -218,6 +241,30 @@ def main():
         chunk = img[off:off + 16]
         print('  %08x  %s  %s' % (off, chunk.hex(' '),
                                  ''.join(chr(c) if 32 <= c < 127 else '.' for c in chunk)))
+
+
+def l1_state(st, kallsyms, ram_size):
+    """With CR3 outside guest RAM: say so when rip is L1's own KVM code.
+
+    Seen twice in the test bed (2026-11-28): the guest's rip was L1's
+    __svm_vcpu_run+0x9c [kvm_amd], the instruction after VMRUN; rax a page
+    outside guest RAM (what L1 had in rax at VMRUN is its VMCB's address);
+    CR3 and rsp L1's. The vCPU had been given L1's own registers at a
+    #VMEXIT, which only the emulated CPU under L1 (QEMU-TCG's SVM) decides:
+    no guest or vmm bug leads there. True when it printed that verdict."""
+    if not kallsyms or 'rip' not in st:
+        return False
+    where = l1_module_code(st['rip'], kallsyms)
+    if where is None or where[1] not in ('kvm_amd', 'kvm'):
+        return False
+    print("rip is L1's own code, not the guest's: %s [%s]" % where)
+    if 'rax' in st:
+        print('rax 0x%x %s' % (st['rax'], 'is outside guest RAM too' if st['rax'] >= ram_size
+                               else 'lies in guest RAM'))
+    print("VERDICT: the vCPU holds L1's registers (rip in L1's %s, CR3 outside guest RAM): "
+          "the test bed's emulated #VMEXIT gave the guest L1's state; not a guest or vmm fault"
+          % where[1])
+    return True
 
 
 def halted(st, read_va):
@@ -255,7 +302,7 @@ def stack_words(st, read_va, nbytes):
 def name_addresses(st, read_va, kallsyms, ram_size):
     """Print RIP and the stack's kernel text addresses as symbol+offset."""
     try:
-        syms, data = read_kallsyms(kallsyms)
+        syms, data, _ = read_kallsyms(kallsyms)
     except OSError as e:
         print('symbols: cannot read %s: %s' % (kallsyms, e))
         return

@@ -114,9 +114,18 @@ testbed_walk_failure() { # NAME
 		grep -q '^VERDICT: .*intact' "$chk"
 }
 
+# The test bed's third failure (docs/STRICT-CRASH.md, Session 13): the
+# guest's vCPU is resumed with L1's own registers (rip at L1's kvm_amd
+# instruction after VMRUN, CR3 outside guest RAM) and spins in KVM until
+# the boot timeout stops it; the dump check, given L1's kallsyms, says so.
+testbed_l1_state() { # NAME
+	local chk=$OUT/$1.crash-dump-check
+	[ -s "$chk" ] && grep -q "^VERDICT: the vCPU holds L1's registers" "$chk"
+}
+
 # boot NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]: run one guest, leave its
 # console in $OUT/NAME.console and its exit status in $OUT/NAME.status. A
-# guest that dies of one of the test bed's two crashes, or halts in its
+# guest that dies of one of the test bed's three failures, or halts in its
 # decompressor, runs once more; the first attempt's files are kept as
 # NAME.testbed-crash.* and the retry is counted in $OUT/testbed-retries.
 boot() {
@@ -126,6 +135,8 @@ boot() {
 		why="the test bed's crash (stack guard page in exc_page_fault)"
 	elif testbed_walk_failure "$name"; then
 		why="the test bed's failed page walk (a triple fault on kernel code and an IDT that its page tables map)"
+	elif testbed_l1_state "$name"; then
+		why="the test bed resuming it with L1's own registers (rip in L1's KVM, CR3 outside guest RAM)"
 	elif msg=$(decompressor_halted "$OUT/$name.console"); then
 		# Seen once in CI (2026-11-28, hostile-vtd), before the message
 		# reached the console; the cause is not known. A fault of vmm's

@@ -114,15 +114,6 @@ testbed_walk_failure() { # NAME
 		grep -q '^VERDICT: .*intact' "$chk"
 }
 
-# The test bed's third failure (docs/STRICT-CRASH.md, Session 13): the
-# guest's vCPU is resumed with L1's own registers (rip at L1's kvm_amd
-# instruction after VMRUN, CR3 outside guest RAM) and spins in KVM until
-# the boot timeout stops it; the dump check, given L1's kallsyms, says so.
-testbed_l1_state() { # NAME
-	local chk=$OUT/$1.crash-dump-check
-	[ -s "$chk" ] && grep -q "^VERDICT: the vCPU holds L1's registers" "$chk"
-}
-
 # boot NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]: run one guest, leave its
 # console in $OUT/NAME.console and its exit status in $OUT/NAME.status. A
 # guest that dies of one of the test bed's three failures, or halts in its

@@ -82,8 +82,8 @@ def l1_module_code(va, kallsyms):
         _, _, mods = read_kallsyms(kallsyms)
     except OSError:
         return None
-    i = bisect.bisect_right(mods, (va, chr(0x10ffff))) - 1
-    if i < 0 or va - mods[i][0] >= 0x10000 or (i + 1 < len(mods) and mods[i + 1][0] <= va):
+    i = bisect.bisect_right([a for a, _, _ in mods], va) - 1
+    if i < 0 or va - mods[i][0] >= 0x10000:
         return None
     return '%s+0x%x' % (mods[i][1], va - mods[i][0]), mods[i][2]
 

@@ -77,43 +77,6 @@ boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	report_guest_death "$name" "$dump" "$note"
 }
 
-# The test bed's own crash (docs/STRICT-CRASH.md, Session 4): the guest's
-# page-fault entry faults again on its first per-CPU access until the
-# stack guard page stops it, because the kernel runs with the user's GS
-# base. It has been seen in guests without a vIOMMU, with either monitor,
-# and in L1's own kernel; no VMM in L1 touches a guest's segment bases
-# after boot.
-testbed_crash() { # CONSOLE
-	tr -d '\r' <"$1" | grep -q 'stack guard page was hit' &&
-		tr -d '\r' <"$1" | grep -q 'RIP: 0010:exc_page_fault+'
-}
-
-# The test bed's other crash (docs/STRICT-CRASH.md, Session 5): a silent
-# triple fault in which the CPU found the guest's kernel code and then its
-# IDT not present (an event being delivered when it gave up: mostly the
-# #PF of the code fetch; once, in the 2026-11-28 15:00 gate, a device
-# interrupt, vector 0x25, right after a virtqueue notify), although the
-# page tables that CR3 names, read from the guest's RAM at that moment,
-# map both. It comes right after the guest resumes from an exit (an MMIO
-# write to the VT-d queue tail, a WRMSR, in early boot a port read from
-# 0xCFC, when the kernel's table is the only one and the dump check
-# judges by the walks alone); vmm never touches a vCPU's
-# registers after boot, and memory was intact, so the walk that failed is
-# the nested test bed's. A triple fault with corrupted tables is not this.
-testbed_walk_failure() { # NAME
-	local tf=$OUT/$1.triple-fault chk=$OUT/$1.crash-dump-check info
-	[ -s "$tf" ] && [ -s "$chk" ] || return 1
-	info=$(sed -n 's/.* exitintinfo=\(0x[0-9a-f]*\) .*/\1/p' "$tf" | tail -n 1)
-	# EXITINTINFO valid (bit 31) with a #PF (type 3, vector 14) or an
-	# external interrupt (type 0) being delivered. Not a software event:
-	# the e2e's own triple fault (reboot=t) dies delivering an int3.
-	[ -n "$info" ] || return 1
-	[ $((info & 0x800007ff)) -eq $((0x8000030e)) ] ||
-		[ $((info & 0x80000700)) -eq $((0x80000000)) ] || return 1
-	grep -q '^rip .*: mapped ->' "$chk" && grep -q '^cr2 .*: mapped ->' "$chk" &&
-		grep -q '^VERDICT: .*intact' "$chk"
-}
-
 # boot NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]: run one guest, leave its
 # console in $OUT/NAME.console and its exit status in $OUT/NAME.status. A
 # guest that dies of one of the test bed's three failures, or halts in its
@@ -122,20 +85,17 @@ testbed_walk_failure() { # NAME
 boot() {
 	local name=$1 why='' msg
 	boot_once "$@"
-	if testbed_crash "$OUT/$name.console"; then
-		why="the test bed's crash (stack guard page in exc_page_fault)"
-	elif testbed_walk_failure "$name"; then
-		why="the test bed's failed page walk (a triple fault on kernel code and an IDT that its page tables map)"
-	elif testbed_l1_state "$name"; then
-		why="the test bed resuming it with L1's own registers (rip in L1's KVM, CR3 outside guest RAM)"
+	if why=$(testbed_failure "$OUT/$name.console" "$OUT/$name.triple-fault" \
+		"$OUT/$name.crash-dump-check"); then
+		why="the guest died of $why"
 	elif msg=$(decompressor_halted "$OUT/$name.console"); then
 		# Seen once in CI (2026-11-28, hostile-vtd), before the message
 		# reached the console; the cause is not known. A fault of vmm's
 		# boot layout would halt the retry as well, and fail.
-		why="a halt in the kernel's decompressor (not known to be the test bed's): $msg"
+		why="the guest died of a halt in the kernel's decompressor (not known to be the test bed's): $msg"
 	fi
 	[ -n "$why" ] || return 0
-	set_aside "$name" "the guest died of $why"
+	set_aside "$name" "$why"
 	boot_once "$@"
 }
 
@@ -264,7 +224,7 @@ check_dump_symbols() { # NAME: crash-dump-check.py --kallsyms agreed with the du
 }
 
 check_not_testbed_walk() { # NAME: an int3 with an empty IDT is no failed walk
-	! testbed_walk_failure "$1" || { echo "reboot=t's triple fault matched the test bed's signature"; return 1; }
+	! testbed_walk_failure "$OUT/$1.triple-fault" "$OUT/$1.crash-dump-check" || { echo "reboot=t's triple fault matched the test bed's signature"; return 1; }
 }
 
 check_crash_dump() { # NAME: boot_once checked the dump against the CPU state

@@ -166,15 +166,10 @@ run_watched() {
 	return "$rc"
 }
 
-# The test bed's third failure (docs/STRICT-CRASH.md, Session 13): the
-# guest's vCPU is resumed with L1's own registers (rip at L1's kvm_amd
-# instruction after VMRUN, CR3 outside guest RAM) and spins in KVM until
-# the boot timeout stops it; the dump check, given L1's kallsyms, says so
-# (in $OUT/NAME.crash-dump-check, from report_guest_death).
-testbed_l1_state() { # NAME
-	local chk=$OUT/$1.crash-dump-check
-	[ -s "$chk" ] && grep -q "^VERDICT: the vCPU holds L1's registers" "$chk"
-}
+# The test bed's own guest deaths (testbed_failure, testbed_l1_state, ...)
+# are recognised by tests/testbed/failures.sh, shared with the bench.
+# shellcheck source=../testbed/failures.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../testbed/failures.sh"
 
 # set_aside NAME WHY: before a guest runs once more, keep its first
 # attempt's files as NAME.testbed-crash.* and record why in

@@ -135,6 +135,11 @@ dump_check_cases() {
 	for c in intact cr3-bit cr3-far bad-pob l1-state; do
 		run_check "dump check on synthetic RAM: $c" python3 "$TBSRC/crash-dump-check-test.py" "$c"
 	done
+	# What makes a guest run once more (here and in the hostile script):
+	# the test bed's signatures, and their near misses.
+	for c in $(bash "$TBSRC/failures-test.sh" --list); do
+		run_check "test-bed failure signature: $c" bash "$TBSRC/failures-test.sh" "$c"
+	done
 }
 
 # ---- 2. guest boots ------------------------------------------------------

@@ -75,7 +75,7 @@ boot() {
 	boot_once "$@"
 	if msg=$(decompressor_halted "$OUT/$name.console"); then
 		why="halted in the kernel's decompressor (not known to be the test bed's): $msg"
-	elif testbed_l1_state "$name"; then
+	elif testbed_l1_state "$OUT/$name.crash-dump-check"; then
 		why="was resumed by the test bed with L1's own registers (rip in L1's KVM, CR3 outside guest RAM)"
 	else
 		return 0

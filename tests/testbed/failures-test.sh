@@ -1,0 +1,90 @@
+#!/bin/bash
+# tests/testbed/failures-test.sh [CASE]: check failures.sh's recognition of
+# the test bed's own guest deaths on synthetic files shaped like the real
+# ones (the triple-fault record and dump check of the 2026-11-28 21:22
+# bench run's lazy rep 2, the console of a Session 4 crash). Each case
+# says whether the signature must match; a rerun taken for a guest vmm
+# killed would hide a bug, so the near misses matter as much as the hits.
+# No KVM needed. Without CASE, runs every case; --list prints them.
+set -u
+# shellcheck source-path=SCRIPTDIR source=failures.sh
+. "$(dirname "$0")/failures.sh"
+
+CASES="walk-pf walk-irq walk-int3 walk-corrupt walk-cr2-unmapped walk-no-dump
+l1-state l1-state-other crash crash-half none"
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/failures-test.XXXXXX") || exit 2
+trap 'rm -rf "$D"' EXIT
+
+tf() { # EXITINTINFO
+	printf '             vmm-638     [000] .....   740.112327: l2_shutdown: (shutdown_interception+0x0/0x80 [kvm_amd]) exitcode=0x7f exitintinfo=%s cs=0x10 ss=0x18 cpl=0 efer=0x1d01 cr0=0x80050033 cr2=0xfffffe0000000080 cr3=0x2776000 cr4=0x711ef0 rip=0xffffffff8787e916 rsp=0xff449e93c0003f50 rflags=0x2 rax=0x3561f idt_base=0xfffffe0000000000 idt_limit=0xfff\n' "$1" >"$D/tf"
+}
+
+chk() { # CR2-WORD VERDICT
+	cat >"$D/chk" <<EOF
+dump: /tmp/ram.img, 512 MiB of guest physical address space; 5-level paging; CR3 0x2776000
+rip      0xffffffff8787e916: mapped -> L5[511]=0x000000000da14067 L4[511]=0x000000000da15067 L3[510]=0x000000000da16063 L2[60]=0x000000000c0001e1
+rsp      0xff449e93c0003f50: mapped -> L5[324]=0x0000000001000067 L4[317]=0x00000000011a3067
+idt_base 0xfffffe0000000000: mapped -> L5[511]=0x000000000da14067 L4[508]=0x000000001f8b1067
+cr2      0xfffffe0000000080: $1 -> L5[511]=0x000000000da14067 L4[508]=0x000000001f8b1067
+rip is native_write_msr+0x6
+VERDICT: $2
+EOF
+}
+
+INTACT="the kernel half of CR3's table is the reference one: the tables in memory were intact"
+L1="the vCPU holds L1's registers (rip in L1's kvm_amd code __svm_vcpu_run+0x9c, CR3 outside guest RAM): the test bed resumed it with them"
+
+console() { # CRASH-LINES...
+	{
+		echo "[    1.000000] Linux version 6.1.0-56-amd64"
+		printf '%s\r\n' "$@"
+		echo "VMM-GUEST-INIT-OK"
+	} >"$D/console"
+}
+
+# expect WANT-REGEX|none: what testbed_failure prints for the files in $D.
+expect() {
+	local got rc=0
+	got=$(testbed_failure "$D/console" "$D/tf" "$D/chk") || rc=$?
+	if [ "$1" = none ]; then
+		[ "$rc" -ne 0 ] || { echo "FAIL $CASE: taken for the test bed's: $got"; return 1; }
+	else
+		[ "$rc" -eq 0 ] || { echo "FAIL $CASE: not recognised"; return 1; }
+		[[ $got =~ $1 ]] || { echo "FAIL $CASE: said '$got', want /$1/"; return 1; }
+	fi
+	echo "ok $CASE"
+}
+
+run_case() {
+	CASE=$1
+	rm -f "$D"/*
+	console
+	case $1 in
+	walk-pf) tf 0x1080000b0e && chk mapped "$INTACT" && expect 'failed page walk' ;;
+	walk-irq) tf 0x80000025 && chk mapped "$INTACT" && expect 'failed page walk' ;;
+	# reboot=t: an int3 (exception, vector 3) with an empty IDT.
+	walk-int3) tf 0x80000303 && chk mapped "$INTACT" && expect none ;;
+	walk-corrupt) tf 0x1080000b0e && chk mapped "CR3's table differs from the reference in 2 kernel entries:" && expect none ;;
+	walk-cr2-unmapped) tf 0x1080000b0e && chk 'NOT mapped' "$INTACT" && expect none ;;
+	walk-no-dump) tf 0x1080000b0e && expect none ;;
+	l1-state) chk mapped "$L1" && expect "L1's own registers" ;;
+	l1-state-other) chk mapped "CR3 is outside guest RAM and no table in RAM is one bit away from it" && expect none ;;
+	crash) console "[   90.1] BUG: TASK stack guard page was hit at 00000000 (stack is 0000..0000)" \
+		"[   90.1] RIP: 0010:exc_page_fault+0x1c/0x1a0" && expect 'stack guard page' ;;
+	crash-half) console "[   90.1] BUG: TASK stack guard page was hit at 00000000 (stack is 0000..0000)" \
+		"[   90.1] RIP: 0010:asm_exc_int3+0x4/0x30" && expect none ;;
+	none) expect none ;;
+	*) echo "unknown case $1"; return 2 ;;
+	esac
+}
+
+if [ "${1:-}" = --list ]; then
+	echo "$CASES"
+	exit 0
+fi
+rc=0
+for c in ${1:-$CASES}; do
+	run_case "$c" || rc=1
+done
+exit "$rc"

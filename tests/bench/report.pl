@@ -72,6 +72,26 @@ my $ram_kib = ($meta->{guest_mem_mib} // 512) * 1024;
 my $kp_ok = ($meta->{kprobes} // 0) eq '1';
 my $kp_na = $kp_ok ? undef : "n/a: kprobes unavailable (" . ($meta->{kprobes_reason} || 'unknown') . ")";
 
+# Boots that the test bed itself killed, which in-l1.sh booted once more
+# in their place (rerun_if_testbed_lost): listed, never counted.
+my @lost;
+if (open(my $fh, '<', "$run/testbed-lost.tsv")) {
+	while (<$fh>) {
+		chomp;
+		my ($c, $r, $why) = split /\t/, $_, 3;
+		next unless defined $why && $r =~ /^[0-9]+$/;
+		my @ended;
+		if (open(my $ev, '<', "$run/testbed-lost/$c-$r/events.tsv")) {
+			while (my $l = <$ev>) {
+				my @f = split /\t/, $l;
+				push @ended, $f[2] if ($f[1] // '') eq 'end';
+			}
+		}
+		push @lost, { config => $c, rep => $r + 0, why => $why, tests_ended => \@ended,
+			data => "testbed-lost/$c-$r" };
+	}
+}
+
 my %label = (
 	'vmm-plain' => 'vmm, no vIOMMU', 'vmm-lazy' => 'vmm, vIOMMU lazy', 'vmm-strict' => 'vmm, vIOMMU strict',
 	'vmm-cm' => 'vmm, vIOMMU strict + caching mode',
@@ -266,6 +286,7 @@ for my $cfg (@configs) {
 		$best = $streak if $streak > $best;
 	}
 	$s->{iperf3_runs} = scalar(grep { $_->{test} ne 'rr' } @cr);
+	$s->{boots_lost_to_testbed} = scalar(grep { $_->{config} eq $cfg } @lost);
 	$s->{longest_ok_iperf3_streak} = $best;
 	$sum{$cfg} = $s;
 }
@@ -397,7 +418,8 @@ for my $c (qw(vmm-lazy vmm-strict vmm-cm)) {
 	my $na = $s->{iperf3_runs} < 10 ? "only $s->{iperf3_runs} iperf3 runs in this mode (full mode has 12)" : undef;
 	goal('no_stall_streak', "consecutive iperf3 runs without a stall, " . L($c) . " (issue 4)",
 		defined $na ? undef : $s->{longest_ok_iperf3_streak}, '>=', 10, $na,
-		"longest streak $s->{longest_ok_iperf3_streak} of $s->{iperf3_runs} runs");
+		"longest streak $s->{longest_ok_iperf3_streak} of $s->{iperf3_runs} runs"
+		. ($s->{boots_lost_to_testbed} ? "; $s->{boots_lost_to_testbed} boot(s) killed by the test bed booted again" : ''));
 }
 
 my $results = {
@@ -412,6 +434,7 @@ my $results = {
 		iotlb_counters => $kp_ok ? "kprobes in L1: $meta->{kprobes_list}" : $kp_na,
 	},
 	summary => \%sum, goals => \@goals, boots => \@boots, runs => \@runs, boot_only => \@boot_only,
+	boots_lost_to_testbed => \@lost,
 	iotlb_miss_bench => $mb,
 };
 open(my $jf, '>', "$run/results.json") or die "$0: $run/results.json: $!\n";
@@ -551,12 +574,19 @@ push @md, '';
 push @md, '## Stalls and failures', '';
 push @md, sprintf('A run (tcprr or one iperf3 test) that moves less than %s KiB (tcprr: %s KiB) through the TAP in %s s, or that the guest ended with a timeout, is a stall; a run whose guest or monitor failed otherwise is failed; the rest of a boot after a crash or a dead network is not run.',
 	($meta->{stall_bytes} // 1048576) / 1024, ($meta->{stall_bytes_rr} // 1024) / 1024, $meta->{stall_s} // 5), '';
-push @md, '| configuration | runs attempted | stalled | failed | not run | longest streak of ok iperf3 runs |', '|---|---|---|---|---|---|';
+push @md, '| configuration | runs attempted | stalled | failed | not run | longest streak of ok iperf3 runs | boots killed by the test bed, booted again |', '|---|---|---|---|---|---|---|';
 for my $c (@configs) {
 	next unless $sum{$c};
 	my $st = $sum{$c}{stalls};
-	push @md, sprintf('| %s | %d | %d | %d | %d | %d of %d |', L($c), $st->{attempted}, $st->{stalled}, $st->{failed}, $st->{not_run},
-		$sum{$c}{longest_ok_iperf3_streak}, $sum{$c}{iperf3_runs});
+	push @md, sprintf('| %s | %d | %d | %d | %d | %d of %d | %d |', L($c), $st->{attempted}, $st->{stalled}, $st->{failed}, $st->{not_run},
+		$sum{$c}{longest_ok_iperf3_streak}, $sum{$c}{iperf3_runs}, $sum{$c}{boots_lost_to_testbed});
+}
+if (@lost) {
+	push @md, '', 'Boots that the test bed itself killed (`tests/testbed/failures.sh`, docs/STRICT-CRASH.md), each booted once more in its place; a boot with a stall or a failed test before it died is never replaced. Their figures are not used; their data is in `testbed-lost/`:', '';
+	for my $l (@lost) {
+		push @md, sprintf('- %s, rep %d: the guest died of %s; tests it had completed, all ok: %s', L($l->{config}), $l->{rep}, $l->{why},
+			@{$l->{tests_ended}} ? join(', ', map { $tlabel{$_} // $_ } @{$l->{tests_ended}}) : 'none');
+	}
 }
 my @bad = grep { $_->{status} ne 'ok' } @runs;
 if (@bad) {

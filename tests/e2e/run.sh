@@ -135,10 +135,13 @@ dump_check_cases() {
 	for c in intact cr3-bit cr3-far bad-pob l1-state; do
 		run_check "dump check on synthetic RAM: $c" python3 "$TBSRC/crash-dump-check-test.py" "$c"
 	done
-	# What makes a guest run once more (here and in the hostile script):
-	# the test bed's signatures, and their near misses.
+	# What makes a guest run once more (here, in the hostile script and
+	# in the bench): the test bed's signatures, and their near misses.
 	for c in $(bash "$TBSRC/failures-test.sh" --list); do
 		run_check "test-bed failure signature: $c" bash "$TBSRC/failures-test.sh" "$c"
+	done
+	for c in $(bash "$ROOT/tests/bench/rerun-test.sh" --list); do
+		run_check "bench reruns only a boot the test bed killed: $c" bash "$ROOT/tests/bench/rerun-test.sh" "$c"
 	done
 }
 

@@ -77,27 +77,8 @@ boot_once() { # NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]
 	report_guest_death "$name" "$dump" "$note"
 }
 
-# boot NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]: run one guest, leave its
-# console in $OUT/NAME.console and its exit status in $OUT/NAME.status. A
-# guest that dies of one of the test bed's three failures, or halts in its
-# decompressor, runs once more; the first attempt's files are kept as
-# NAME.testbed-crash.* and the retry is counted in $OUT/testbed-retries.
-boot() {
-	local name=$1 why='' msg
-	boot_once "$@"
-	if why=$(testbed_failure "$OUT/$name.console" "$OUT/$name.triple-fault" \
-		"$OUT/$name.crash-dump-check"); then
-		why="the guest died of $why"
-	elif msg=$(decompressor_halted "$OUT/$name.console"); then
-		# Seen once in CI (2026-11-28, hostile-vtd), before the message
-		# reached the console; the cause is not known. A fault of vmm's
-		# boot layout would halt the retry as well, and fail.
-		why="the guest died of a halt in the kernel's decompressor (not known to be the test bed's): $msg"
-	fi
-	[ -n "$why" ] || return 0
-	set_aside "$name" "$why"
-	boot_once "$@"
-}
+# boot NAME CPUS EXTRA_CMDLINE [MONITOR-ARGS...]: boot_once, rerun once
+# for the test bed's failures (lib.sh).
 
 check_marker_re() { # NAME REGEX: some console line matches
 	tr -d '\r' <"$OUT/$1.console" | grep -qE "$2" || { why "$1" "no line matching '$2'"; return 1; }

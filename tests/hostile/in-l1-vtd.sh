@@ -64,25 +64,7 @@ boot_once() {
 	report_guest_death "$name" "$dump" "$OUT/guest-deaths"
 }
 
-# boot: boot_once, and once more when the guest halted in its decompressor
-# or the test bed resumed it with L1's own registers (as tests/e2e/in-l1.sh
-# does; the first attempt's files are kept as NAME.testbed-crash.*). CI
-# runs of 2026-11-28 lost this guest to each: the first before the
-# decompressor's message reached the console, the second (20:15) with
-# vCPU 1 at L1's __svm_vcpu_run+0x9c after 603 s.
-boot() {
-	local name=$1 msg why
-	boot_once "$@"
-	if msg=$(decompressor_halted "$OUT/$name.console"); then
-		why="halted in the kernel's decompressor (not known to be the test bed's): $msg"
-	elif testbed_l1_state "$OUT/$name.crash-dump-check"; then
-		why="was resumed by the test bed with L1's own registers (rip in L1's KVM, CR3 outside guest RAM)"
-	else
-		return 0
-	fi
-	set_aside "$name" "the guest $why"
-	boot_once "$@"
-}
+# boot (lib.sh): boot_once, and once more for the test bed's failures.
 
 # The first "KEY": N of the --stats JSON (the iotlb totals come first).
 stat_value() { # NAME KEY

@@ -113,6 +113,17 @@ int vtd_set_vrings(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_vri
 int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
 		      struct iotlb_ring_hit *hit);
 
+/*
+ * The driver kicked queue `queue` of b (vmm/net.h, the kick relay): push
+ * the translations of what it queued, under the lock, so that vhost finds
+ * them instead of missing on the first new buffer. The relay calls it
+ * twice: with max = 1 for the next entry of the kicked queue before it
+ * wakes vhost, then with queue = IOTLB_VRINGS and max = 0 for everything
+ * else while vhost already works (iotlb_bridge_scan_ring). Counted in
+ * b->st.kick_scans and kick_scanned.
+ */
+void vtd_kick_scan(struct vtd *v, struct iotlb_bridge *b, unsigned queue, uint16_t max);
+
 /* Late misses (5e), under the lock: take a mark before reading b's fd;
  * when a read after the mark found the fd empty, hand it back. */
 uint64_t vtd_queue_mark(struct vtd *v, struct iotlb_bridge *b);

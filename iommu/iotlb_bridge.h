@@ -27,8 +27,10 @@ struct iotlb_stats {
 	uint64_t bytes_mapped;  /* sum of UPDATE sizes */
 	uint64_t prefetched;    /* UPDATEs sent unasked, next to a miss */
 	uint64_t eager;         /* UPDATEs sent on a caching-mode map notification */
-	uint64_t ringscans;     /* ring scans after a miss (iotlb_ringscan.c) */
+	uint64_t ringscans;     /* ring scans, after a miss or a kick (iotlb_ringscan.c) */
 	uint64_t ringscanned;   /* UPDATEs those scans sent, for buffers not yet used */
+	uint64_t kick_scans;    /* ... of them on a relayed kick (vtd_kick_scan) */
+	uint64_t kick_scanned;  /* ... and the UPDATEs those sent */
 	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
@@ -347,6 +349,9 @@ int iotlb_ringscan_find(struct iotlb_bridge *b, uint64_t iova, struct iotlb_ring
  * translates in; nothing is done while translation is off, for a
  * pass-through device, or when that ring does not translate. */
 void iotlb_bridge_scan_rings(struct iotlb_bridge *b);
+/* The same for ring `only` (IOTLB_VRINGS: all), and at most max entries
+ * past where the last scan of each stopped (0: all). */
+void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max);
 bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
 void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
 void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);

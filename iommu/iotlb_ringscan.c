@@ -228,7 +228,8 @@ static bool push_one(struct scan *s, const struct ring_buf *rb, void *opaque)
 	return s->budget > 0;
 }
 
-static void scan_ring(struct scan *s, struct iotlb_vring *r)
+/* Scan r's pending entries, at most max of them (0: all). */
+static void scan_ring(struct scan *s, struct iotlb_vring *r, uint16_t max)
 {
 	uint16_t avail_idx, used_idx;
 	if (s->budget == 0 || s->work == 0 || !rd16(s, r->avail + 2, &avail_idx) ||
@@ -248,31 +249,42 @@ static void scan_ring(struct scan *s, struct iotlb_vring *r)
 	if ((uint16_t)(used_idx - r->scanned_used) <= (uint16_t)(r->scanned - r->scanned_used) &&
 	    (uint16_t)(r->scanned - used_idx) <= pending)
 		from = r->scanned;
-	uint16_t end = walk_queued(s, r, from, avail_idx, push_one, NULL);
+	uint16_t to = avail_idx;
+	if (max != 0 && (uint16_t)(avail_idx - from) > max)
+		to = (uint16_t)(from + max);
+	uint16_t end = walk_queued(s, r, from, to, push_one, NULL);
 	/* Entries before `end` were pushed or found unmapped; the one at `end`
 	 * did not fit the budget and is redone next time. */
-	r->scanned = (s->budget > 0 && s->work > 0) ? avail_idx : end;
+	r->scanned = (s->budget > 0 && s->work > 0) ? to : end;
 	r->scanned_used = used_idx;
 }
 
-void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
-		    uint16_t did)
+/* Rings `only` (IOTLB_VRINGS: all), at most max entries of each (0: all). */
+static void ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
+		     uint16_t did, unsigned only, uint16_t max)
 {
 	struct scan s = { .b = b, .cfg = cfg, .root = root, .did = did,
 			  .budget = b->ringscan, .work = IOTLB_RINGSCAN_WORK };
 	bool any = false;
 	for (unsigned q = 0; q < IOTLB_VRINGS; q++) {
 		struct iotlb_vring *r = &b->vring[q];
-		if (!r->live || r->num == 0 || (r->num & (r->num - 1)) != 0 || r->num > 32768)
+		if ((only < IOTLB_VRINGS && q != only) || !r->live || r->num == 0 ||
+		    (r->num & (r->num - 1)) != 0 || r->num > 32768)
 			continue;
 		any = true;
-		scan_ring(&s, r);
+		scan_ring(&s, r, max);
 	}
 	if (any)
 		b->st.ringscans++;
 }
 
-void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
+void iotlb_ringscan(struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg, uint64_t root,
+		    uint16_t did)
+{
+	ringscan(b, cfg, root, did, IOTLB_VRINGS, 0);
+}
+
+void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max)
 {
 	if (b->ringscan == 0 || !vtd_regs_translation_enabled(b->regs))
 		return;
@@ -286,9 +298,14 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
 		if (vtd_translate_extent(b->gm, &cfg, root, b->rid, b->vring[q].avail & ~(PAGE - 1),
 					 VTD_PERM_R, PAGE, &x) == 0 &&
 		    x.status == VTD_OK && !x.pass_through)
-			iotlb_ringscan(b, &cfg, root, x.domain_id);
+			ringscan(b, &cfg, root, x.domain_id, only, max);
 		return;
 	}
+}
+
+void iotlb_bridge_scan_rings(struct iotlb_bridge *b)
+{
+	iotlb_bridge_scan_ring(b, IOTLB_VRINGS, 0);
 }
 
 struct find {

@@ -141,6 +141,17 @@ int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
 	return ret;
 }
 
+void vtd_kick_scan(struct vtd *v, struct iotlb_bridge *b, unsigned queue, uint16_t max)
+{
+	pthread_mutex_lock(&v->lock);
+	uint64_t before = b->st.ringscanned, scans = b->st.ringscans;
+	iotlb_bridge_scan_ring(b, queue, max);
+	if (b->st.ringscans != scans)
+		b->st.kick_scans++;
+	b->st.kick_scanned += b->st.ringscanned - before;
+	pthread_mutex_unlock(&v->lock);
+}
+
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m)
 {
 	pthread_mutex_lock(&v->lock);

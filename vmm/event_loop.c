@@ -1,8 +1,8 @@
 /*
  * event_loop.c - the main thread's loop: console input into the UART,
  * SIGINT/SIGTERM, the stop eventfd that any thread may signal, the vhost
- * fds of the nets behind the VT-d (IOTLB misses) and the TAPs' link state
- * (tap_watch.h).
+ * fds of the nets behind the VT-d (IOTLB misses), their relayed kicks
+ * (vmm/net.h) and the TAPs' link state (tap_watch.h).
  *
  * IOTLB misses: vhost queues a MISS and stalls the ring until an UPDATE
  * covers it, so every miss left unanswered is a stalled queue. The fds are
@@ -41,7 +41,7 @@
 #define IOTLB_BATCH 64
 
 /* Kinds of IOTLB trouble, each logged once per device (bits of net_dev.iotlb_logged). */
-enum { LOG_FAULT = 1, LOG_WRITE = 2, LOG_BADMSG = 4 };
+enum { LOG_FAULT = 1, LOG_WRITE = 2, LOG_BADMSG = 4, LOG_KICK = 8 };
 
 static struct termios saved_tty;
 static bool tty_raw;
@@ -103,6 +103,42 @@ static void iotlb_log_once(struct net_dev *n, unsigned kind, const char *fmt, ..
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: net%u: %s; further ones are only counted\n", n->index, msg);
+}
+
+/* The net and queue whose relayed doorbell fd is, if any. */
+static struct net_dev *kick_net(struct vm *vm, int fd, unsigned *queue)
+{
+	for (unsigned i = 0; i < vm->nnets; i++)
+		for (unsigned q = 0; vm->net[i]->kick_relay && q < VHOST_NET_QUEUES; q++)
+			if (vm->net[i]->kick_fd[q] == fd) {
+				*queue = q;
+				return vm->net[i];
+			}
+	return NULL;
+}
+
+/*
+ * A relayed kick (vmm/net.h): drain the doorbell first, so that a kick
+ * arriving during the scan wakes the loop again instead of being lost;
+ * push the next buffer of the kicked queue; wake vhost; then push the
+ * rest while vhost works on the first (a whole scan before the kick held
+ * vhost back: slower in lazy mode, docs/BENCHMARKS.md). Kicks that piled
+ * up while the loop was busy cost one scan. Neither eventfd can fail but
+ * by EAGAIN: nothing to read (a spurious wakeup: nothing to pass on), or
+ * vhost's counter full (it has a kick pending anyway).
+ */
+static void kick_relay(struct vm *vm, struct net_dev *n, unsigned q)
+{
+	uint64_t count;
+	if (read(n->kick_fd[q], &count, sizeof(count)) != sizeof(count))
+		return;
+	vtd_kick_scan(vm->vtd, &n->bridge, q, n->kick_first);
+	uint64_t one = 1;
+	if (write(n->vhost_kick_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
+		iotlb_log_once(n, LOG_KICK, "cannot pass a kick of queue %u on to vhost: %s", q,
+			       strerror(errno));
+	if (n->kick_first != 0)
+		vtd_kick_scan(vm->vtd, &n->bridge, IOTLB_VRINGS, 0);
 }
 
 /* Stop polling a vhost fd that can no longer deliver misses; the device stalls. */
@@ -266,6 +302,14 @@ static void watch_nets(struct vm *vm, int ep, struct tap_watch *taps)
 					i, strerror(errno));
 			return;
 		}
+		for (unsigned q = 0; nd->kick_relay && q < VHOST_NET_QUEUES; q++) {
+			ev.data.fd = nd->kick_fd[q];
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, nd->kick_fd[q], &ev) < 0) {
+				vm_request_stop(vm, VMM_EXIT_ERROR, "net%u: cannot poll the doorbell of "
+						"queue %u: %s", i, q, strerror(errno));
+				return;
+			}
+		}
 	}
 }
 
@@ -318,6 +362,7 @@ int vm_run_event_loop(struct vm *vm)
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			struct net_dev *nd;
+			unsigned q;
 			if (fd == vm->stop_fd) {
 				continue; /* the loop condition sees it */
 			} else if (fd == sfd) {
@@ -339,6 +384,8 @@ int vm_run_event_loop(struct vm *vm)
 				}
 			} else if ((nd = iotlb_net(vm, fd)) != NULL) {
 				iotlb_serve(vm, ep, nd, evs[i].events);
+			} else if ((nd = kick_net(vm, fd, &q)) != NULL) {
+				kick_relay(vm, nd, q);
 			} else if (fd == taps.fd) {
 				tap_watch_event(&taps);
 			}

@@ -84,7 +84,8 @@ static int net_start(void *opaque, uint64_t features, const struct virtio_pci_qu
 	for (unsigned i = 0; i < VHOST_NET_QUEUES; i++) {
 		vq[i] = (struct vhost_net_queue){ .size = q[i].size, .desc = q[i].desc,
 						  .driver = q[i].driver, .device = q[i].device,
-						  .kick_fd = n->kick_fd[i], .call_fd = n->call_fd[i] };
+						  .kick_fd = n->vhost_kick_fd[i],
+						  .call_fd = n->call_fd[i] };
 		if (q[i].msix_vector < NET_VECTORS) {
 			uint32_t gsi = n->gsi_base + q[i].msix_vector;
 			if (kvm_irqfd(n->vm->vm_fd, n->call_fd[i], gsi, true) == 0)
@@ -135,7 +136,8 @@ static void net_stop(void *opaque)
 	net_unbind_irqfds(n);
 }
 
-/* A kick that missed the ioeventfd (e.g. a 1-byte write): pass it on by hand. */
+/* A kick that missed the ioeventfd (e.g. a 1-byte write): pass it on by hand,
+ * through the kick relay when there is one. */
 static void net_notify(void *opaque, unsigned queue)
 {
 	struct net_dev *n = opaque;
@@ -276,6 +278,21 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	/* Off by default: see the A/Bs in docs/BENCHMARKS.md. */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
+	/* The kick relay (net.h): off by default (the A/Bs in
+	 * docs/BENCHMARKS.md); pointless without the scan, and with caching
+	 * mode, where every mapping was pushed when the guest made it. */
+	unsigned relay;
+	if (env_count("VMM_IOTLB_KICK_SCAN", 0, 1, &relay) < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE, "VMM_IOTLB_KICK_SCAN=%s: want 0 or 1",
+			    getenv("VMM_IOTLB_KICK_SCAN"));
+	n->kick_relay = relay && n->bridge.ringscan > 0 &&
+			!vtd_regs_caching_mode(&n->vm->vtd->regs);
+	unsigned first; /* for the A/B: docs/BENCHMARKS.md */
+	if (env_count("VMM_IOTLB_KICK_FIRST", 1, 256, &first) < 0)
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
+			    "VMM_IOTLB_KICK_FIRST=%s: want a number from 0 to 256",
+			    getenv("VMM_IOTLB_KICK_FIRST"));
+	n->kick_first = (uint16_t)first;
 	const char *check = getenv("VMM_IOTLB_CHECK"); /* debugging aid: iommu/iotlb_bridge.h, 5b */
 	if (rc == 0 && check != NULL && strcmp(check, "1") == 0) {
 		n->bridge.shadow = calloc(1, sizeof(*n->bridge.shadow));
@@ -303,7 +320,7 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 	n->vhost.vhost_fd = n->vhost.tap_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
-		n->kick_fd[q] = n->call_fd[q] = n->irqfd_gsi[q] = -1;
+		n->kick_fd[q] = n->vhost_kick_fd[q] = n->call_fd[q] = n->irqfd_gsi[q] = -1;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
 		n->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -320,6 +337,13 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 		int st = net_attach_vtd(n, err, errlen);
 		if (st)
 			return st;
+	}
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		n->vhost_kick_fd[q] = n->kick_relay ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
+						    : n->kick_fd[q];
+		if (n->vhost_kick_fd[q] < 0)
+			return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: eventfd: %s", index,
+				    strerror(errno));
 	}
 	if (kvm_irq_alloc(&vm->irq, NET_VECTORS, &n->gsi_base) < 0)
 		return errmsg(err, errlen, VMM_EXIT_ERROR, "net%u: out of interrupt routes", index);
@@ -363,6 +387,8 @@ void net_destroy(struct net_dev *n)
 		n->bridge.shadow = NULL;
 	}
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		if (n->vhost_kick_fd[q] >= 0 && n->vhost_kick_fd[q] != n->kick_fd[q])
+			close(n->vhost_kick_fd[q]);
 		if (n->kick_fd[q] >= 0)
 			close(n->kick_fd[q]);
 		if (n->call_fd[q] >= 0)

@@ -15,6 +15,17 @@
  * writes the VT-d registers. The requester id is bus 0, devfn
  * PCI_DEVFN(1 + index, 0): where net_create puts the device.
  *
+ * The kick relay (iommu=on, without caching mode; VMM_IOTLB_KICK_SCAN=1,
+ * off by default, see docs/BENCHMARKS.md): the guest maps each buffer
+ * afresh, so vhost misses on the first new buffer after a kick and stalls
+ * the queue for a round trip (vhost -> MISS -> event loop -> UPDATE ->
+ * vhost). With the relay the doorbell's ioeventfd (kick_fd) wakes the
+ * event loop instead, which pushes the translations of what the driver
+ * queued (vtd_kick_scan) and then writes vhost's own kick eventfd
+ * (vhost_kick_fd): one hop through the event loop in place of a miss.
+ * Without it, and always with caching mode (whose map flushes push every
+ * mapping already), kick_fd is vhost's own.
+ *
  * Locks, in order:
  *   PCI bus lock -> virtio device lock -> net->lock
  *   PCI bus lock -> virtio device lock -> vtd.lock
@@ -25,8 +36,9 @@
  *     INVALIDATE writes on the vhost fd, the ring scan's UPDATEs after a
  *     queue run (VMM_IOTLB_SCAN_ON_INVAL=1 only), and the fault/completion
  *     MSI ioctl happen under it),
- *   - on the event-loop thread by vtd_handle_miss (no other lock held; the
- *     UPDATE writes, the ring scan's included, happen under it),
+ *   - on the event-loop thread by vtd_handle_miss and vtd_kick_scan (no
+ *     other lock held; the UPDATE writes, the ring scan's included, happen
+ *     under it),
  *   - on a vCPU thread by net_start's ring prefill and by vtd_set_vrings
  *     (net_start, net_stop), under the virtio device lock, with net->lock
  *     NOT held.
@@ -62,7 +74,10 @@ struct net_dev {
 	pthread_mutex_t lock;
 	uint64_t bar_addr;          /* decoded BAR, PCI_BAR_UNMAPPED if none */
 	bool started;
-	int kick_fd[VHOST_NET_QUEUES];
+	int kick_fd[VHOST_NET_QUEUES];       /* the doorbell's ioeventfd */
+	int vhost_kick_fd[VHOST_NET_QUEUES]; /* what vhost polls: kick_fd, or the relay's */
+	bool kick_relay;            /* the event loop relays kick_fd -> vhost_kick_fd */
+	uint16_t kick_first;        /* entries pushed before vhost's kick (0: all) */
 	int call_fd[VHOST_NET_QUEUES];
 	uint32_t gsi_base;          /* vector v routes through gsi_base + v */
 	int irqfd_gsi[VHOST_NET_QUEUES]; /* bound GSI per queue, -1: none */

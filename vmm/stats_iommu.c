@@ -39,6 +39,8 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 	t->eager += s->eager;
 	t->ringscans += s->ringscans;
 	t->ringscanned += s->ringscanned;
+	t->kick_scans += s->kick_scans;
+	t->kick_scanned += s->kick_scanned;
 	t->resyncs += s->resyncs;
 	t->resync_kept += s->resync_kept;
 	t->resync_stale += s->resync_stale;
@@ -116,7 +118,8 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"faults\": %" PRIu64 ", \"unmappable\": %" PRIu64 ", \"bad_msgs\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"bytes_mapped\": %" PRIu64
 		", \"prefetched\": %" PRIu64 ", \"eager\": %" PRIu64 ", \"ringscans\": %" PRIu64
-		", \"ringscanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
+		", \"ringscanned\": %" PRIu64 ", \"kick_scans\": %" PRIu64
+		", \"kick_scanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
 		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64
 		", \"resync_ns_sum\": %" PRIu64 ", \"resync_walk_ns_sum\": %" PRIu64
 		", \"resync_ns_max\": %" PRIu64 ", \"stale_misses\": %" PRIu64
@@ -124,7 +127,7 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,
-		st->ringscanned, st->resyncs,
+		st->ringscanned, st->kick_scans, st->kick_scanned, st->resyncs,
 		st->resync_kept, st->resync_stale, st->resync_ns_sum, st->resync_walk_ns_sum,
 		st->resync_ns_max, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
 		hist_median_ns(st));
@@ -189,12 +192,14 @@ void vm_print_iommu_summary(const struct vm *vm)
 		inv += s.inval_by_kind[k];
 	fprintf(stderr,
 		"vmm: iotlb: misses %" PRIu64 " updates %" PRIu64 " (prefetched %" PRIu64
-		", eager %" PRIu64 ", from ring scans %" PRIu64 ") invalidates %" PRIu64
+		", eager %" PRIu64 ", from ring scans %" PRIu64 ", of which on kicks %" PRIu64
+		") invalidates %" PRIu64
 		" (domain flushes re-walked %" PRIu64 ", entries kept %" PRIu64 ", changed %" PRIu64 ")"
 		" faults %" PRIu64 " (late misses, not faults: %" PRIu64 ") mapped %" PRIu64
 		" KiB, miss service median <%.1f us max %.1f us"
 		"; guest invalidations %" PRIu64 " (queued descriptors %" PRIu64 ")\n",
-		t->misses, t->updates, t->prefetched, t->eager, t->ringscanned, t->invalidates, t->resyncs,
+		t->misses, t->updates, t->prefetched, t->eager, t->ringscanned, t->kick_scanned,
+		t->invalidates, t->resyncs,
 		t->resync_kept, t->resync_stale, t->faults, t->stale_misses,
 		t->bytes_mapped >> 10,
 		(double)hist_median_ns(t) / 1000.0, (double)t->svc_ns_max / 1000.0, inv,

@@ -380,6 +380,43 @@ static void test_two_rings(void **state)
 	assert_int_equal(e->br.st.ringscanned, 2);
 }
 
+/* The relay's first call: the next max entries of the kicked ring only;
+ * the second call, all rings, resumes after them. */
+static void test_kick_scan_first(void **state)
+{
+	struct env *e = *state;
+	map(e, AVAIL_IOVA + 0x1000, AVAIL_GPA + 0x2000, 1, RW);
+	map(e, USED_IOVA + 0x1000, USED_GPA + 0x2000, 1, RW);
+	struct iotlb_vring r[2] = {
+		{ .desc = DESC_IOVA, .avail = AVAIL_IOVA, .used = USED_IOVA, .num = 8 },
+		{ .desc = DESC_IOVA, .avail = AVAIL_IOVA + 0x1000, .used = USED_IOVA + 0x1000,
+		  .num = 8 },
+	};
+	assert_int_equal(vtd_set_vrings(&e->v, &e->br, r, 2), 0);
+	ring_num = 8;
+	e->br.ringscan = 128;
+	simple_entry(e, 0); /* ring 0: heads 0 */
+	indices(e, 1, 0);
+	for (uint16_t i = 1; i <= 3; i++) { /* ring 1: heads 1, 2, 3 */
+		simple_entry(e, i);
+		wr_le(e, AVAIL_GPA + 0x2000 + 4 + 2ull * (i - 1), i, 2);
+	}
+	wr_le(e, AVAIL_GPA + 0x2000 + 2, 3, 2);
+	vtd_kick_scan(&e->v, &e->br, 1, 1);
+	expect_bufs(e, 1, 1);
+	vtd_kick_scan(&e->v, &e->br, 1, 1);
+	expect_bufs(e, 2, 2);
+	assert_int_equal(e->br.st.kick_scans, 2);
+	assert_int_equal(e->br.st.kick_scanned, 2);
+	vtd_kick_scan(&e->v, &e->br, IOTLB_VRINGS, 0);
+	expect_buf(e, 0, VTD_PERM_RW);
+	expect_bufs(e, 3, 3);
+	vtd_kick_scan(&e->v, &e->br, 1, 1);
+	expect_none(e);
+	assert_int_equal(e->br.st.kick_scanned, 4);
+	expect_no_fault(e);
+}
+
 static void test_hostile_indices(void **state)
 {
 	struct env *e = *state;
@@ -517,6 +554,53 @@ static void test_scan_on_inval(void **state)
 	expect_no_fault(e);
 }
 
+/* vtd_kick_scan (the event loop's kick relay, vmm/net.h): pushes what was
+ * queued without any miss, counts the scan and its UPDATEs apart, pushes
+ * only what is new the next time, and nothing with translation off or a
+ * zero budget. */
+static void test_kick_scan(void **state)
+{
+	struct env *e = *state;
+	rings_on(e, 8, 16);
+	for (uint16_t i = 0; i < 4; i++)
+		simple_entry(e, i);
+	indices(e, 2, 0);
+	vtd_kick_scan(&e->v, &e->br, IOTLB_VRINGS, 0);
+	expect_bufs(e, 0, 1);
+	assert_int_equal(e->br.st.misses, 0);
+	assert_int_equal(e->br.st.kick_scans, 1);
+	assert_int_equal(e->br.st.kick_scanned, 2);
+	assert_int_equal(e->br.st.ringscans, 1);
+	/* Buffer 0 used, buffer 2 queued: only buffer 2 goes. */
+	indices(e, 3, 1);
+	vtd_kick_scan(&e->v, &e->br, IOTLB_VRINGS, 0);
+	expect_bufs(e, 2, 2);
+	assert_int_equal(e->br.st.kick_scans, 2);
+	assert_int_equal(e->br.st.kick_scanned, 3);
+	/* A miss's scan counts as a ring scan, not as a kick's. */
+	indices(e, 4, 1);
+	kick(e);
+	expect_bufs(e, 3, 3);
+	assert_int_equal(e->br.st.ringscans, 3);
+	assert_int_equal(e->br.st.kick_scans, 2);
+	assert_int_equal(e->br.st.kick_scanned, 3);
+	/* A zero budget: no scan at all. */
+	simple_entry(e, 4);
+	indices(e, 5, 1);
+	e->br.ringscan = 0;
+	vtd_kick_scan(&e->v, &e->br, IOTLB_VRINGS, 0);
+	expect_none(e);
+	assert_int_equal(e->br.st.kick_scans, 2);
+	/* Translation off: nothing to push. */
+	e->br.ringscan = 16;
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 26);
+	expect_inval(e, 0, UINT64_MAX); /* TE off empties vhost */
+	vtd_kick_scan(&e->v, &e->br, IOTLB_VRINGS, 0);
+	expect_none(e);
+	assert_int_equal(e->br.st.kick_scans, 2);
+	expect_no_fault(e);
+}
+
 static void test_set_vrings_and_off(void **state)
 {
 	struct env *e = *state;
@@ -605,6 +689,8 @@ int main(void)
 		T(test_hostile_buffers),
 		T(test_hostile_ring_addresses),
 		T(test_scan_on_inval),
+		T(test_kick_scan),
+		T(test_kick_scan_first),
 		T(test_set_vrings_and_off),
 		T(test_other_domain_and_pass_through),
 	};

@@ -117,10 +117,12 @@ int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
  * The driver kicked queue `queue` of b (vmm/net.h, the kick relay): push
  * the translations of what it queued, under the lock, so that vhost finds
  * them instead of missing on the first new buffer. The relay calls it
- * twice: with max = 1 for the next entry of the kicked queue before it
- * wakes vhost, then with queue = IOTLB_VRINGS and max = 0 for everything
- * else while vhost already works (iotlb_bridge_scan_ring). Counted in
- * b->st.kick_scans and kick_scanned.
+ * twice: with max = VMM_IOTLB_KICK_FIRST (default 1) for the next entries
+ * of the kicked queue before it wakes vhost, then with queue =
+ * IOTLB_VRINGS and max = 0 for everything else while vhost already works
+ * (iotlb_bridge_scan_ring); with VMM_IOTLB_KICK_FIRST=0 only once, the
+ * whole kicked queue before the kick. Each call that scans counts in
+ * b->st.kick_scans, its UPDATEs in kick_scanned.
  */
 void vtd_kick_scan(struct vtd *v, struct iotlb_bridge *b, unsigned queue, uint16_t max);
 

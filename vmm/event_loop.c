@@ -120,12 +120,14 @@ static struct net_dev *kick_net(struct vm *vm, int fd, unsigned *queue)
 /*
  * A relayed kick (vmm/net.h): drain the doorbell first, so that a kick
  * arriving during the scan wakes the loop again instead of being lost;
- * push the next buffer of the kicked queue; wake vhost; then push the
- * rest while vhost works on the first (a whole scan before the kick held
- * vhost back: slower in lazy mode, docs/BENCHMARKS.md). Kicks that piled
- * up while the loop was busy cost one scan. Neither eventfd can fail but
- * by EAGAIN: nothing to read (a spurious wakeup: nothing to pass on), or
- * vhost's counter full (it has a kick pending anyway).
+ * push the next kick_first entries of the kicked queue; wake vhost; then
+ * push the rest of both queues while vhost works on those, so vhost does
+ * not wait for a whole scan (kick_first = 0: the whole kicked queue before
+ * the kick, nothing after; the A/Bs in docs/BENCHMARKS.md did not tell the
+ * two apart). Kicks that piled up while the loop was busy cost one scan.
+ * Neither eventfd can fail but by EAGAIN: nothing to read (a spurious
+ * wakeup: nothing to pass on), or vhost's counter full (it has a kick
+ * pending anyway).
  */
 static void kick_relay(struct vm *vm, struct net_dev *n, unsigned q)
 {

@@ -353,10 +353,10 @@ static void test_resume_not_after_wrap(void **state)
 	expect_no_fault(e);
 }
 
-/* Two rings share one budget, in queue order; a scan is counted once. */
-static void test_two_rings(void **state)
+/* Rings 0 and 1 of 8 entries, sharing the descriptor table; ring 1's
+ * avail and used rings sit in the pages after ring 0's (GPA + 8 KiB). */
+static void two_rings(struct env *e)
 {
-	struct env *e = *state;
 	map(e, AVAIL_IOVA + 0x1000, AVAIL_GPA + 0x2000, 1, RW);
 	map(e, USED_IOVA + 0x1000, USED_GPA + 0x2000, 1, RW);
 	struct iotlb_vring r[2] = {
@@ -366,6 +366,13 @@ static void test_two_rings(void **state)
 	};
 	assert_int_equal(vtd_set_vrings(&e->v, &e->br, r, 2), 0);
 	ring_num = 8;
+}
+
+/* Two rings share one budget, in queue order; a scan is counted once. */
+static void test_two_rings(void **state)
+{
+	struct env *e = *state;
+	two_rings(e);
 	e->br.ringscan = 1;
 	simple_entry(e, 0);
 	indices(e, 1, 0);
@@ -385,15 +392,7 @@ static void test_two_rings(void **state)
 static void test_kick_scan_first(void **state)
 {
 	struct env *e = *state;
-	map(e, AVAIL_IOVA + 0x1000, AVAIL_GPA + 0x2000, 1, RW);
-	map(e, USED_IOVA + 0x1000, USED_GPA + 0x2000, 1, RW);
-	struct iotlb_vring r[2] = {
-		{ .desc = DESC_IOVA, .avail = AVAIL_IOVA, .used = USED_IOVA, .num = 8 },
-		{ .desc = DESC_IOVA, .avail = AVAIL_IOVA + 0x1000, .used = USED_IOVA + 0x1000,
-		  .num = 8 },
-	};
-	assert_int_equal(vtd_set_vrings(&e->v, &e->br, r, 2), 0);
-	ring_num = 8;
+	two_rings(e);
 	e->br.ringscan = 128;
 	simple_entry(e, 0); /* ring 0: heads 0 */
 	indices(e, 1, 0);

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+# hang-watch.py OUT - catch an L1 hang with its CPUs' state.
+#
+# Start it just before run-in-l1.sh (with TESTBED_HANG_S raised, e.g. 600,
+# so that run-in-l1.sh does not stop the L1 first). It follows the console
+# of the next test-bed run; on an RCU stall or a soft lockup it samples
+# both L1 CPUs eight times through the run's QEMU monitor ("info registers
+# -a", and the instructions at each CPU's rip), writes them to OUT, and
+# quits L1. Look the rips up in L1's kallsyms (docs/STRICT-CRASH.md,
+# Session 4, did this by hand). It ends by itself when the run ends.
+import glob, os, socket, sys, time
+if len(sys.argv) != 2:
+    sys.exit('usage: hang-watch.py OUT')
+out = sys.argv[1]
+start = time.time()
+runs = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build', 'testbed',
+                    'runs')
+d = None
+while d is None:
+    cands = [p for p in glob.glob(runs + '/*') if os.path.getmtime(p) >= start - 5]
+    if cands:
+        d = max(cands, key=os.path.getmtime)
+    time.sleep(1)
+con = d + '/console.log'
+mon = d + '/monitor.sock'
+print('watching', d, flush=True)
+def cmd(s, c, wait=0.6):
+    s.sendall((c + '\n').encode())
+    time.sleep(wait)
+    buf = b''
+    s.settimeout(0.3)
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b: break
+            buf += b
+    except socket.timeout:
+        pass
+    return buf.decode(errors='replace')
+pos = 0
+while True:
+    time.sleep(2)
+    if not os.path.exists(con): continue
+    with open(con, errors='replace') as f:
+        f.seek(pos); new = f.read(); pos = f.tell()
+    if 'reboot: Power down' in new:
+        print('run ended', flush=True)
+        break
+    if 'detected stalls' in new or 'soft lockup' in new:
+        s = socket.socket(socket.AF_UNIX); s.connect(mon)
+        cmd(s, '')
+        with open(out, 'w') as o:
+            for k in range(8):
+                o.write('=== sample %d t=%.1f\n' % (k, time.time() - start))
+                o.write(cmd(s, 'info registers -a', 1.0))
+                for c in (0, 1):
+                    cmd(s, 'cpu %d' % c)
+                    o.write('--- cpu %d\n' % c + cmd(s, 'x/6i $pc'))
+                time.sleep(1)
+        cmd(s, 'quit')
+        print('sampled and quit', flush=True)
+        break

@@ -7,14 +7,14 @@
 # both L1 CPUs eight times through the run's QEMU monitor ("info registers
 # -a", and the instructions at each CPU's rip), writes them to OUT, and
 # quits L1. Look the rips up in L1's kallsyms (docs/STRICT-CRASH.md,
-# Session 4, did this by hand). It ends by itself when the run ends.
+# Session 4, did this by hand). It ends by itself when that L1 is gone.
 import glob, os, socket, sys, time
 if len(sys.argv) != 2:
     sys.exit('usage: hang-watch.py OUT')
 out = sys.argv[1]
 start = time.time()
-runs = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build', 'testbed',
-                    'runs')
+runs = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                     'build', 'testbed', 'runs'))
 d = None
 while d is None:
     cands = [p for p in glob.glob(runs + '/*') if os.path.getmtime(p) >= start - 5]
@@ -37,15 +37,28 @@ def cmd(s, c, wait=0.6):
     except socket.timeout:
         pass
     return buf.decode(errors='replace')
+def l1_running():
+    # The run's QEMU names its monitor socket on its command line.
+    key = (os.path.basename(d) + '/monitor.sock').encode()
+    for c in glob.glob('/proc/[0-9]*/cmdline'):
+        try:
+            if key in open(c, 'rb').read():
+                return True
+        except OSError:
+            pass
+    return False
 pos = 0
+seen = False
 while True:
     time.sleep(2)
+    running = l1_running()
+    seen = seen or running
+    if seen and not running:  # powered off, stopped by run-in-l1.sh, or killed
+        print('run ended', flush=True)
+        break
     if not os.path.exists(con): continue
     with open(con, errors='replace') as f:
         f.seek(pos); new = f.read(); pos = f.tell()
-    if 'reboot: Power down' in new:
-        print('run ended', flush=True)
-        break
     if 'detected stalls' in new or 'soft lockup' in new:
         s = socket.socket(socket.AF_UNIX); s.connect(mon)
         cmd(s, '')

@@ -126,6 +126,11 @@ int vtd_find_in_rings(struct vtd *v, struct iotlb_bridge *b, uint64_t iova,
  */
 void vtd_kick_scan(struct vtd *v, struct iotlb_bridge *b, unsigned queue, uint16_t max);
 
+/* The auto kick relay: iotlb_bridge_relay_wanted(b) under the lock,
+ * counting a switch in b->st.relay_switches when it differs from
+ * `relaying` (the caller then switches). */
+bool vtd_relay_wanted(struct vtd *v, struct iotlb_bridge *b, bool relaying);
+
 /* Late misses (5e), under the lock: take a mark before reading b's fd;
  * when a read after the mark found the fd empty, hand it back. */
 uint64_t vtd_queue_mark(struct vtd *v, struct iotlb_bridge *b);

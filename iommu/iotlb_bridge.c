@@ -295,10 +295,29 @@ static int page_flush(struct iotlb_bridge *b, const struct vtd_inval *inv)
 	return sent;
 }
 
+/* How the guest flushes (iotlb_bridge_relay_wanted): any domain's
+ * invalidations count, since the style is the guest's, not a domain's. */
+static void note_style(struct iotlb_bridge *b, const struct vtd_inval *inv)
+{
+	if (inv->kind == VTD_INVAL_IOTLB_PAGE && !inv->all) {
+		if (b->page_run < UINT32_MAX)
+			b->page_run++;
+	} else if (inv->kind == VTD_INVAL_IOTLB_PAGE || inv->kind == VTD_INVAL_IOTLB_DOMAIN ||
+		   inv->kind == VTD_INVAL_IOTLB_GLOBAL) {
+		b->page_run = 0;
+	}
+}
+
+bool iotlb_bridge_relay_wanted(const struct iotlb_bridge *b)
+{
+	return b != NULL && b->page_run >= IOTLB_RELAY_PAGE_RUN;
+}
+
 int iotlb_bridge_invalidate(struct iotlb_bridge *b, const struct vtd_inval *inv)
 {
 	if (b == NULL || inv == NULL)
 		return -EINVAL;
+	note_style(b, inv);
 	int ret;
 	switch (inv->kind) {
 	case VTD_INVAL_RESET:

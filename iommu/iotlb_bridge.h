@@ -31,6 +31,7 @@ struct iotlb_stats {
 	uint64_t ringscanned;   /* UPDATEs those scans sent, for buffers not yet used */
 	uint64_t kick_scans;    /* ... of them on a relayed kick (vtd_kick_scan) */
 	uint64_t kick_scanned;  /* ... and the UPDATEs those sent */
+	uint64_t relay_switches; /* times the auto kick relay turned on or off */
 	uint64_t resyncs;       /* domain/global IOTLB flushes answered by a re-walk */
 	uint64_t resync_kept;   /* held entries a re-walk found still valid (not dropped) */
 	uint64_t resync_stale;  /* held entries a re-walk found changed (invalidated, coalesced) */
@@ -228,6 +229,9 @@ struct iotlb_bridge {
 	bool ringscan_on_inval;
 	struct iotlb_vring vring[IOTLB_VRINGS];
 	struct iotlb_retired retired; /* see 5e */
+	/* Page-selective IOTLB invalidations since the last domain or global
+	 * one (saturating): how the guest flushes, for the auto kick relay. */
+	uint32_t page_run;
 };
 
 /*
@@ -352,6 +356,19 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b);
 /* The same for ring `only` (IOTLB_VRINGS: all), and at most max entries
  * past where the last scan of each stopped (0: all). */
 void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max);
+
+/*
+ * The kick relay's auto mode (vmm/net.h). A guest that invalidates page by
+ * page (Linux iommu.strict=1: every unmap) posts buffers that only its kick
+ * announces, and the relay's scan saves vhost a miss on each; a guest that
+ * flushes by domain (Linux's lazy default) would pay the hop through the
+ * event loop on every kick for buffers the scans after misses push anyway
+ * (docs/BENCHMARKS.md, "The kick relay"). So: relay once
+ * IOTLB_RELAY_PAGE_RUN page-selective invalidations came with no domain or
+ * global IOTLB flush among them, and stop at the next such flush.
+ */
+#define IOTLB_RELAY_PAGE_RUN 16
+bool iotlb_bridge_relay_wanted(const struct iotlb_bridge *b);
 bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
 void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
 void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);

@@ -152,6 +152,16 @@ void vtd_kick_scan(struct vtd *v, struct iotlb_bridge *b, unsigned queue, uint16
 	pthread_mutex_unlock(&v->lock);
 }
 
+bool vtd_relay_wanted(struct vtd *v, struct iotlb_bridge *b, bool relaying)
+{
+	pthread_mutex_lock(&v->lock);
+	bool want = iotlb_bridge_relay_wanted(b);
+	if (want != relaying)
+		b->st.relay_switches++;
+	pthread_mutex_unlock(&v->lock);
+	return want;
+}
+
 int vtd_handle_miss(struct vtd *v, struct iotlb_bridge *b, const struct iotlb_msg *m)
 {
 	pthread_mutex_lock(&v->lock);

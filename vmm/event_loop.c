@@ -141,6 +141,9 @@ static void kick_relay(struct vm *vm, struct net_dev *n, unsigned q)
 			       strerror(errno));
 	if (n->kick_first != 0)
 		vtd_kick_scan(vm->vtd, &n->bridge, IOTLB_VRINGS, 0);
+	/* relaying is written on this thread only: no lock to read it. */
+	if (n->relay_auto && n->relaying && !vtd_relay_wanted(vm->vtd, &n->bridge, true))
+		net_relay_switch(n, false);
 }
 
 /* Stop polling a vhost fd that can no longer deliver misses; the device stalls. */
@@ -276,9 +279,13 @@ static void iotlb_serve(struct vm *vm, int ep, struct net_dev *n, uint32_t event
 			if (events & (EPOLLERR | EPOLLHUP))
 				iotlb_drop(ep, n, events & EPOLLERR ? "the fd reports an error (EPOLLERR)"
 								    : "hang-up (EPOLLHUP)");
-			return;
+			break;
 		}
 	}
+	/* The auto relay turns on where it pays: on the misses it would save
+	 * (it turns off on a relayed kick, kick_relay). */
+	if (n->relay_auto && !n->relaying && vtd_relay_wanted(vm->vtd, &n->bridge, false))
+		net_relay_switch(n, true);
 }
 
 /*

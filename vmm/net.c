@@ -46,13 +46,13 @@ static uint64_t net_offered_features(uint64_t vhost_features)
 	return f;
 }
 
-/* Doorbells follow the BAR; net->lock held. */
+/* Doorbells follow the BAR, to the relay or to vhost; net->lock held. */
 static void net_doorbells(struct net_dev *n, uint64_t bar, bool assign)
 {
 	if (bar == PCI_BAR_UNMAPPED)
 		return;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
-		int rc = kvm_ioeventfd(n->vm->vm_fd, n->kick_fd[q],
+		int rc = kvm_ioeventfd(n->vm->vm_fd, n->relaying ? n->kick_fd[q] : n->vhost_kick_fd[q],
 				       bar + (uint64_t)virtio_pci_notify_offset(&n->vpci, q), 2,
 				       assign);
 		if (rc < 0)
@@ -167,6 +167,22 @@ static void net_msix_signal(void *opaque, unsigned vector)
 		kvm_irq_signal_msi(n->vm->vm_fd, n->vec[vector].addr, n->vec[vector].data);
 }
 
+void net_relay_switch(struct net_dev *n, bool on)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->kick_relay && n->relaying != on) {
+		/* A kick between the two is an MMIO exit, passed on by
+		 * net_notify to kick_fd, which the loop still relays; kicks
+		 * already in kick_fd are relayed too. None is lost. */
+		if (n->started)
+			net_doorbells(n, n->bar_addr, false);
+		n->relaying = on;
+		if (n->started)
+			net_doorbells(n, n->bar_addr, true);
+	}
+	pthread_mutex_unlock(&n->lock);
+}
+
 static void net_bar_moved(void *opaque, uint64_t old_addr, uint64_t new_addr)
 {
 	struct net_dev *n = opaque;
@@ -278,15 +294,22 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 	/* Off by default: see the A/Bs in docs/BENCHMARKS.md. */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
-	/* The kick relay (net.h): off by default (the A/Bs in
-	 * docs/BENCHMARKS.md); pointless without the scan, and with caching
-	 * mode, where every mapping was pushed when the guest made it. */
-	unsigned relay;
-	if (env_count("VMM_IOTLB_KICK_SCAN", 0, 1, &relay) < 0)
-		return errmsg(err, errlen, VMM_EXIT_USAGE, "VMM_IOTLB_KICK_SCAN=%s: want 0 or 1",
-			    getenv("VMM_IOTLB_KICK_SCAN"));
-	n->kick_relay = relay && n->bridge.ringscan > 0 &&
+	/* The kick relay (net.h): auto by default, i.e. for guests that
+	 * invalidate page by page (the A/Bs in docs/BENCHMARKS.md); pointless
+	 * without the scan, and with caching mode, where every mapping was
+	 * pushed when the guest made it. */
+	const char *relay = getenv("VMM_IOTLB_KICK_SCAN");
+	if (relay == NULL || relay[0] == '\0')
+		relay = "auto";
+	bool always = strcmp(relay, "1") == 0;
+	n->relay_auto = strcmp(relay, "auto") == 0;
+	if (strcmp(relay, "0") != 0 && !always && !n->relay_auto)
+		return errmsg(err, errlen, VMM_EXIT_USAGE,
+			    "VMM_IOTLB_KICK_SCAN=%s: want 0, 1 or auto", relay);
+	n->kick_relay = (always || n->relay_auto) && n->bridge.ringscan > 0 &&
 			!vtd_regs_caching_mode(&n->vm->vtd->regs);
+	n->relay_auto = n->relay_auto && n->kick_relay;
+	n->relaying = n->kick_relay && !n->relay_auto; /* auto starts direct */
 	unsigned first; /* for the A/B: docs/BENCHMARKS.md */
 	if (env_count("VMM_IOTLB_KICK_FIRST", 1, 256, &first) < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE,

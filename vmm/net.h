@@ -15,23 +15,31 @@
  * writes the VT-d registers. The requester id is bus 0, devfn
  * PCI_DEVFN(1 + index, 0): where net_create puts the device.
  *
- * The kick relay (iommu=on, without caching mode; VMM_IOTLB_KICK_SCAN=1,
- * off by default, see docs/BENCHMARKS.md): the guest maps each buffer
- * afresh, so vhost misses on the first new buffer after a kick and stalls
- * the queue for a round trip (vhost -> MISS -> event loop -> UPDATE ->
- * vhost). With the relay the doorbell's ioeventfd (kick_fd) wakes the
- * event loop instead, which pushes the translations of what the driver
- * queued (vtd_kick_scan) and then writes vhost's own kick eventfd
+ * The kick relay (iommu=on, without caching mode; VMM_IOTLB_KICK_SCAN=auto
+ * by default, 1 always, 0 never; see docs/BENCHMARKS.md): the guest maps each
+ * buffer afresh, so vhost misses on the first new buffer after a kick and
+ * stalls the queue for a round trip (vhost -> MISS -> event loop -> UPDATE
+ * -> vhost). With the relay the doorbell's ioeventfd writes kick_fd, which
+ * wakes the event loop instead, which pushes the translations of what the
+ * driver queued (vtd_kick_scan) and then writes vhost's own kick eventfd
  * (vhost_kick_fd): one hop through the event loop in place of a miss.
  * Without it, and always with caching mode (whose map flushes push every
  * mapping already), kick_fd is vhost's own.
  *
+ * In auto mode both eventfds exist and the ioeventfd is moved between
+ * them (net_relay_switch, event-loop thread): to kick_fd once the guest
+ * invalidates page by page (checked after each batch of misses served),
+ * back to vhost_kick_fd at its next domain or global flush (checked on
+ * each relayed kick; iotlb_bridge_relay_wanted). Lazy guests thus keep
+ * the direct path, on which the hop cost them throughput; strict ones
+ * relay.
+ *
  * Locks, in order:
  *   PCI bus lock -> virtio device lock -> net->lock
  *   PCI bus lock -> virtio device lock -> vtd.lock
- * net->lock guards the doorbell registration (BAR address, started flag),
- * which start/stop (device lock held) and bar_moved (bus lock held only)
- * both change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
+ * net->lock guards the doorbell registration (BAR address, started flag,
+ * relaying), which start/stop (device lock held), bar_moved (bus lock
+ * held only) and net_relay_switch (event loop, no other lock held) change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
  *   - on a vCPU thread by VT-d register accesses (no other lock held; the
  *     INVALIDATE writes on the vhost fd, the ring scan's UPDATEs after a
  *     queue run (VMM_IOTLB_SCAN_ON_INVAL=1 only), and the fault/completion
@@ -77,6 +85,9 @@ struct net_dev {
 	int kick_fd[VHOST_NET_QUEUES];       /* the doorbell's ioeventfd */
 	int vhost_kick_fd[VHOST_NET_QUEUES]; /* what vhost polls: kick_fd, or the relay's */
 	bool kick_relay;            /* the event loop relays kick_fd -> vhost_kick_fd */
+	bool relay_auto;            /* kick_relay, switched by how the guest flushes */
+	bool relaying;              /* doorbells write kick_fd (else vhost_kick_fd);
+				     * written by net_relay_switch under lock */
 	uint16_t kick_first;        /* entries pushed before vhost's kick (0: all) */
 	int call_fd[VHOST_NET_QUEUES];
 	uint32_t gsi_base;          /* vector v routes through gsi_base + v */
@@ -96,6 +107,13 @@ struct net_dev {
 int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct net_config *cfg,
 	       char *err, size_t errlen);
 void net_destroy(struct net_dev *n);
+
+/*
+ * Point the doorbells at the relay (on) or straight at vhost; nothing when
+ * there is no relay. Event-loop thread only (the auto relay, vmm/net.h);
+ * takes net->lock, so no VT-d lock may be held.
+ */
+void net_relay_switch(struct net_dev *n, bool on);
 
 /*
  * Before anything else is set up: can this host give the configured nets a

@@ -41,6 +41,7 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 	t->ringscanned += s->ringscanned;
 	t->kick_scans += s->kick_scans;
 	t->kick_scanned += s->kick_scanned;
+	t->relay_switches += s->relay_switches;
 	t->resyncs += s->resyncs;
 	t->resync_kept += s->resync_kept;
 	t->resync_stale += s->resync_stale;
@@ -119,7 +120,8 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"write_errors\": %" PRIu64 ", \"bytes_mapped\": %" PRIu64
 		", \"prefetched\": %" PRIu64 ", \"eager\": %" PRIu64 ", \"ringscans\": %" PRIu64
 		", \"ringscanned\": %" PRIu64 ", \"kick_scans\": %" PRIu64
-		", \"kick_scanned\": %" PRIu64 ", \"resyncs\": %" PRIu64
+		", \"kick_scanned\": %" PRIu64 ", \"relay_switches\": %" PRIu64
+		", \"resyncs\": %" PRIu64
 		", \"resync_kept\": %" PRIu64 ", \"resync_stale\": %" PRIu64
 		", \"resync_ns_sum\": %" PRIu64 ", \"resync_walk_ns_sum\": %" PRIu64
 		", \"resync_ns_max\": %" PRIu64 ", \"stale_misses\": %" PRIu64
@@ -127,7 +129,7 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		", \"miss_ns_median_le\": %" PRIu64 ", \"miss_ns_log2_hist\": [",
 		st->misses, st->updates, st->invalidates, st->faults, st->unmappable, st->bad_msgs,
 		st->write_errors, st->bytes_mapped, st->prefetched, st->eager, st->ringscans,
-		st->ringscanned, st->kick_scans, st->kick_scanned, st->resyncs,
+		st->ringscanned, st->kick_scans, st->kick_scanned, st->relay_switches, st->resyncs,
 		st->resync_kept, st->resync_stale, st->resync_ns_sum, st->resync_walk_ns_sum,
 		st->resync_ns_max, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
 		hist_median_ns(st));

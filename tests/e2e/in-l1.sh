@@ -290,11 +290,17 @@ iommu_cases() {
 	run_check "iommu-lazy: queued buffers pushed by the ring scan" check_stat_positive iommu-lazy ringscanned
 	# A late MISS (iommu/iotlb_stale.c) is not a fault: a working driver sees none.
 	run_check "iommu-lazy: no DMA fault" check_stat_zero iommu-lazy faults
+	# The kick relay's auto mode (vmm/net.h) keeps a guest that flushes by
+	# domain on the direct path: it never turns on.
+	run_check "iommu-lazy: kicks go straight to vhost" check_stat_zero iommu-lazy relay_switches
 	net_case iommu-strict "$IOMMU_SECS" "intel_iommu=on iommu.strict=1" ",iommu=on"
 	run_check "iommu-strict: misses served" check_stat_positive iommu-strict updates
 	run_check "iommu-strict: invalidations sent" check_stat_positive iommu-strict invalidates
 	run_check "iommu-strict: queued buffers pushed by the ring scan" check_stat_positive iommu-strict ringscanned
 	run_check "iommu-strict: no DMA fault" check_stat_zero iommu-strict faults
+	# ... and relays a guest that invalidates page by page: the scans on
+	# its kicks push buffers vhost would otherwise miss on.
+	run_check "iommu-strict: kicks relayed, queued buffers pushed" check_stat_positive iommu-strict kick_scanned
 	# Caching mode: Linux says it turns strict because of it, flushes after
 	# every map, and the bridge pushes those mappings before vhost asks.
 	net_case iommu-cm "$IOMMU_SECS" "intel_iommu=on" ",iommu=on" --iommu caching-mode=on

@@ -415,6 +415,58 @@ static void test_context_and_register_invalidation(void **state)
 	assert_int_equal(e->v.inval_by_kind[VTD_INVAL_IOTLB_PAGE], 1);
 }
 
+/*
+ * How the guest flushes drives the auto kick relay (vmm/net.h): a run of
+ * IOTLB_RELAY_PAGE_RUN page-selective invalidations (Linux strict) turns
+ * it on, a domain or global IOTLB flush (Linux lazy) off; context-cache and
+ * device-TLB invalidations say nothing about it. vtd_relay_wanted counts
+ * the switches its answers ask for.
+ */
+static void page_flushes(struct env *e, unsigned n, uint16_t did)
+{
+	for (unsigned i = 0; i < n; i++)
+		queue(e, (uint64_t)did << 16 | 3u << 4 | VTD_QI_IOTLB, 0x200000 + i * 0x1000ull);
+	submit(e);
+}
+
+static void test_relay_follows_flush_style(void **state)
+{
+	struct env *e = *state;
+	te_on(e);
+	assert_false(vtd_relay_wanted(&e->v, &e->br, false));
+	page_flushes(e, IOTLB_RELAY_PAGE_RUN - 1, DID);
+	assert_false(vtd_relay_wanted(&e->v, &e->br, false));
+	assert_int_equal(e->br.st.relay_switches, 0);
+	page_flushes(e, 1, DID + 1); /* any domain's: the style is the guest's */
+	assert_true(vtd_relay_wanted(&e->v, &e->br, false));
+	assert_int_equal(e->br.st.relay_switches, 1);
+	assert_true(vtd_relay_wanted(&e->v, &e->br, true)); /* already on: no switch */
+	assert_int_equal(e->br.st.relay_switches, 1);
+	queue(e, 3u << 4 | VTD_QI_CC, 0);                              /* context, global */
+	queue(e, (uint64_t)(RID + 8) << 32 | VTD_QI_DEVTLB, 0x200000); /* device TLB page */
+	submit(e);
+	assert_true(iotlb_bridge_relay_wanted(&e->br));
+	queue(e, (uint64_t)(DID + 1) << 16 | 2u << 4 | VTD_QI_IOTLB, 0); /* domain flush */
+	submit(e);
+	assert_false(vtd_relay_wanted(&e->v, &e->br, true));
+	assert_int_equal(e->br.st.relay_switches, 2);
+	page_flushes(e, IOTLB_RELAY_PAGE_RUN, DID);
+	assert_true(iotlb_bridge_relay_wanted(&e->br));
+	queue(e, 1u << 4 | VTD_QI_IOTLB, 0); /* global flush */
+	submit(e);
+	assert_false(iotlb_bridge_relay_wanted(&e->br));
+	/* The register interface counts the same as the queue. */
+	reg_wr(e, VTD_REG_GCMD, 4, 1u << 31); /* QI off */
+	for (unsigned i = 0; i < IOTLB_RELAY_PAGE_RUN; i++) {
+		reg_wr(e, VTD_REG_IVA, 8, 0x200000);
+		reg_wr(e, VTD_REG_IOTLB, 8, 1ull << 63 | 3ull << 60 | (uint64_t)DID << 32);
+	}
+	assert_true(iotlb_bridge_relay_wanted(&e->br));
+	reg_wr(e, VTD_REG_IOTLB, 8, 1ull << 63 | 2ull << 60 | (uint64_t)DID << 32);
+	assert_false(iotlb_bridge_relay_wanted(&e->br));
+	expect_none(e); /* nothing was mapped: none of it reached vhost */
+}
+
 /* ------------------------------------------------------ fd service, v1 */
 
 static void test_service_fd_and_v1(void **state)
@@ -496,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_devtlb_and_hostile_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_and_register_invalidation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_relay_follows_flush_style, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_service_fd_and_v1, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(test_init_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_max_len, setup, teardown),

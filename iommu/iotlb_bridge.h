@@ -365,10 +365,14 @@ void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max)
  * event loop on every kick for buffers the scans after misses push anyway
  * (docs/BENCHMARKS.md, "The kick relay"). So: relay once
  * IOTLB_RELAY_PAGE_RUN page-selective invalidations came with no domain or
- * global IOTLB flush among them, and stop at the next such flush.
+ * global IOTLB flush among them, and stop at the next such flush. A strict
+ * guest sends that many within a few packets; a lazy one sends none, and
+ * a few strays (a big unmap, another device's strict domain) do not flip
+ * the relay on.
  */
 #define IOTLB_RELAY_PAGE_RUN 16
 bool iotlb_bridge_relay_wanted(const struct iotlb_bridge *b);
+
 bool iotlb_pushed_test(const struct iotlb_bridge *b, uint64_t iova);
 void iotlb_pushed_mark(struct iotlb_bridge *b, uint64_t iova, uint64_t len);
 void iotlb_pushed_forget(struct iotlb_bridge *b, uint64_t first, uint64_t last);

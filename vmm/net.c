@@ -52,7 +52,8 @@ static void net_doorbells(struct net_dev *n, uint64_t bar, bool assign)
 	if (bar == PCI_BAR_UNMAPPED)
 		return;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
-		int rc = kvm_ioeventfd(n->vm->vm_fd, n->relaying ? n->kick_fd[q] : n->vhost_kick_fd[q],
+		int fd = n->relaying ? n->kick_fd[q] : n->vhost_kick_fd[q];
+		int rc = kvm_ioeventfd(n->vm->vm_fd, fd,
 				       bar + (uint64_t)virtio_pci_notify_offset(&n->vpci, q), 2,
 				       assign);
 		if (rc < 0)

@@ -39,7 +39,8 @@
  *   PCI bus lock -> virtio device lock -> vtd.lock
  * net->lock guards the doorbell registration (BAR address, started flag,
  * relaying), which start/stop (device lock held), bar_moved (bus lock
- * held only) and net_relay_switch (event loop, no other lock held) change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
+ * held only) and net_relay_switch (event loop, no other lock held)
+ * change. vtd.lock (iommu/iommu.h, section 6) is a leaf: it is taken
  *   - on a vCPU thread by VT-d register accesses (no other lock held; the
  *     INVALIDATE writes on the vhost fd, the ring scan's UPDATEs after a
  *     queue run (VMM_IOTLB_SCAN_ON_INVAL=1 only), and the fault/completion

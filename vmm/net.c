@@ -46,20 +46,25 @@ static uint64_t net_offered_features(uint64_t vhost_features)
 	return f;
 }
 
-/* Doorbells follow the BAR, to the relay or to vhost; net->lock held. */
-static void net_doorbells(struct net_dev *n, uint64_t bar, bool assign)
+/* Doorbells follow the BAR, to the relay or to vhost; net->lock held.
+ * Returns how many ioeventfds could not be added or removed (logged). */
+static unsigned net_doorbells(struct net_dev *n, uint64_t bar, bool assign)
 {
+	unsigned bad = 0;
 	if (bar == PCI_BAR_UNMAPPED)
-		return;
+		return 0;
 	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
 		int fd = n->relaying ? n->kick_fd[q] : n->vhost_kick_fd[q];
 		int rc = kvm_ioeventfd(n->vm->vm_fd, fd,
 				       bar + (uint64_t)virtio_pci_notify_offset(&n->vpci, q), 2,
 				       assign);
-		if (rc < 0)
+		if (rc < 0) {
 			fprintf(stderr, "vmm: net%u: %s ioeventfd for queue %u: %s\n", n->index,
 				assign ? "cannot add" : "cannot remove", q, strerror(-rc));
+			bad++;
+		}
 	}
+	return bad;
 }
 
 static void net_unbind_irqfds(struct net_dev *n)
@@ -175,11 +180,17 @@ void net_relay_switch(struct net_dev *n, bool on)
 		/* A kick between the two is an MMIO exit, passed on by
 		 * net_notify to kick_fd, which the loop still relays; kicks
 		 * already in kick_fd are relayed too. None is lost. */
-		if (n->started)
-			net_doorbells(n, n->bar_addr, false);
+		unsigned bad = n->started ? net_doorbells(n, n->bar_addr, false) : 0;
 		n->relaying = on;
-		if (n->started)
-			net_doorbells(n, n->bar_addr, true);
+		bad += n->started ? net_doorbells(n, n->bar_addr, true) : 0;
+		/* Kicks still reach vhost whichever fd a doorbell is left on
+		 * (or none: MMIO exits); but one that will not move would fail
+		 * and log on every switch, so auto stops switching. */
+		if (bad != 0) {
+			n->relay_auto = false;
+			fprintf(stderr, "vmm: net%u: cannot move the doorbells between the kick "
+				"relay and vhost; the relay stops switching\n", n->index);
+		}
 	}
 	pthread_mutex_unlock(&n->lock);
 }

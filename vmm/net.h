@@ -86,7 +86,8 @@ struct net_dev {
 	int kick_fd[VHOST_NET_QUEUES];       /* the doorbell's ioeventfd */
 	int vhost_kick_fd[VHOST_NET_QUEUES]; /* what vhost polls: kick_fd, or the relay's */
 	bool kick_relay;            /* the event loop relays kick_fd -> vhost_kick_fd */
-	bool relay_auto;            /* kick_relay, switched by how the guest flushes */
+	bool relay_auto;            /* kick_relay, switched by how the guest flushes
+				     * (event-loop thread; cleared if a switch fails) */
 	bool relaying;              /* doorbells write kick_fd (else vhost_kick_fd);
 				     * written by net_relay_switch under lock */
 	uint16_t kick_first;        /* entries pushed before vhost's kick (0: all) */

@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-# hang-watch.py OUT - catch an L1 hang with its CPUs' state.
+# hang-watch.py OUT [RUN] - catch an L1 hang with its CPUs' state.
 #
 # Start it just before run-in-l1.sh (with TESTBED_HANG_S raised, e.g. 600,
-# so that run-in-l1.sh does not stop the L1 first). It follows the console
-# of the next test-bed run; on an RCU stall or a soft lockup it samples
+# so that run-in-l1.sh does not stop the L1 first), or give it the run's
+# folder (build/testbed/runs/<id>) to follow a run that is already going,
+# such as the one `make bench` started. It follows the console of that
+# run (without RUN: of the next one); on an RCU stall or a soft lockup it samples
 # both L1 CPUs eight times through the run's QEMU monitor ("info registers
 # -a", and the instructions at each CPU's rip), writes them to OUT, and
 # quits L1. Look the rips up in L1's kallsyms (docs/STRICT-CRASH.md,
 # Session 4, did this by hand). It ends by itself when that L1 is gone.
 import glob, os, socket, sys, time
-if len(sys.argv) != 2:
-    sys.exit('usage: hang-watch.py OUT')
+if len(sys.argv) not in (2, 3):
+    sys.exit('usage: hang-watch.py OUT [RUN]')
 out = sys.argv[1]
 start = time.time()
 runs = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
                                      'build', 'testbed', 'runs'))
-d = None
+d = os.path.realpath(sys.argv[2]) if len(sys.argv) == 3 else None
 while d is None:
     cands = [p for p in glob.glob(runs + '/*') if os.path.getmtime(p) >= start - 5]
     if cands:
@@ -49,6 +51,8 @@ def l1_running():
     return False
 pos = 0
 seen = False
+if len(sys.argv) == 3 and not l1_running():
+    sys.exit('hang-watch.py: no QEMU of the run %s is running' % d)
 while True:
     time.sleep(2)
     running = l1_running()

@@ -223,7 +223,7 @@ struct iotlb_bridge {
 	/* Ring scan (5d): at most `ringscan` UPDATEs per miss (0: off). */
 	unsigned ringscan;
 	/* Also scan after each invalidation queue run (VMM_IOTLB_SCAN_ON_INVAL=1;
-	 * docs/BENCHMARKS.md). Its pushes answer misses the event loop has
+	 * docs/BENCHMARKS-LOG.md). Its pushes answer misses the event loop has
 	 * read but not served yet; those are late misses (5e), once taken for
 	 * DMA faults. */
 	bool ringscan_on_inval;
@@ -363,7 +363,7 @@ void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max)
  * announces, and the relay's scan saves vhost a miss on each; a guest that
  * flushes by domain (Linux's lazy default) would pay the hop through the
  * event loop on every kick for buffers the scans after misses push anyway
- * (docs/BENCHMARKS.md, "The kick relay"). So: relay once
+ * (docs/BENCHMARKS-LOG.md, "The kick relay"). So: relay once
  * IOTLB_RELAY_PAGE_RUN page-selective invalidations came with no domain or
  * global IOTLB flush among them, and stop at the next such flush. A strict
  * guest sends that many within a few packets; a lazy one sends none, and

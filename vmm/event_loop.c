@@ -123,7 +123,7 @@ static struct net_dev *kick_net(struct vm *vm, int fd, unsigned *queue)
  * push the next kick_first entries of the kicked queue; wake vhost; then
  * push the rest of both queues while vhost works on those, so vhost does
  * not wait for a whole scan (kick_first = 0: the whole kicked queue before
- * the kick, nothing after; the A/Bs in docs/BENCHMARKS.md did not tell the
+ * the kick, nothing after; the A/Bs in docs/BENCHMARKS-LOG.md did not tell the
  * two apart). Kicks that piled up while the loop was busy cost one scan.
  * Neither eventfd can fail but by EAGAIN: nothing to read (a spurious
  * wakeup: nothing to pass on), or vhost's counter full (it has a kick

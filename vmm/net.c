@@ -303,11 +303,11 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 		return errmsg(err, errlen, VMM_EXIT_USAGE,
 			    "VMM_IOTLB_RINGSCAN=%s: want a number from 0 to 1024",
 			    getenv("VMM_IOTLB_RINGSCAN"));
-	/* Off by default: see the A/Bs in docs/BENCHMARKS.md. */
+	/* Off by default: see the A/Bs in docs/BENCHMARKS-LOG.md. */
 	const char *soi = getenv("VMM_IOTLB_SCAN_ON_INVAL");
 	n->bridge.ringscan_on_inval = soi != NULL && strcmp(soi, "1") == 0;
 	/* The kick relay (net.h): auto by default, i.e. for guests that
-	 * invalidate page by page (the A/Bs in docs/BENCHMARKS.md); pointless
+	 * invalidate page by page (docs/BENCHMARKS.md); pointless
 	 * without the scan, and with caching mode, where every mapping was
 	 * pushed when the guest made it. */
 	const char *relay = getenv("VMM_IOTLB_KICK_SCAN");
@@ -322,7 +322,7 @@ static int net_attach_vtd(struct net_dev *n, char *err, size_t errlen)
 			!vtd_regs_caching_mode(&n->vm->vtd->regs);
 	n->relay_auto = n->relay_auto && n->kick_relay;
 	n->relaying = n->kick_relay && !n->relay_auto; /* auto starts direct */
-	unsigned first; /* for the A/B: docs/BENCHMARKS.md */
+	unsigned first; /* for the A/B: docs/BENCHMARKS-LOG.md */
 	if (env_count("VMM_IOTLB_KICK_FIRST", 1, 256, &first) < 0)
 		return errmsg(err, errlen, VMM_EXIT_USAGE,
 			    "VMM_IOTLB_KICK_FIRST=%s: want a number from 0 to 256",

@@ -118,6 +118,21 @@ void net_destroy(struct net_dev *n);
 void net_relay_switch(struct net_dev *n, bool on);
 
 /*
+ * The event loop's side (vmm/iotlb_serve.c; event-loop thread only).
+ * iotlb_net: the net behind the VT-d whose vhost fd is fd, or NULL.
+ * kick_net: the net (and *queue) whose relayed doorbell is fd, or NULL.
+ * iotlb_serve: answer a batch of up to IOTLB_BATCH misses on n's vhost fd
+ * (events: what epoll reported); a fd that can no longer deliver leaves
+ * epoll set ep with a message. Then turns the auto relay on if wanted.
+ * kick_relay: pass one relayed kick of queue q on to vhost, scanning the
+ * queue first; turns the auto relay off if the guest now flushes by domain.
+ */
+struct net_dev *iotlb_net(struct vm *vm, int fd);
+struct net_dev *kick_net(struct vm *vm, int fd, unsigned *queue);
+void iotlb_serve(struct vm *vm, int ep, struct net_dev *n, uint32_t events);
+void kick_relay(struct vm *vm, struct net_dev *n, unsigned q);
+
+/*
  * Before anything else is set up: can this host give the configured nets a
  * TAP and vhost-net at all? 0, or VMM_EXIT_USAGE with a message naming the
  * missing device, so the user hears about it before KVM is even opened.

@@ -111,6 +111,14 @@ int net_create(struct net_dev *n, struct vm *vm, unsigned index, const struct ne
 void net_destroy(struct net_dev *n);
 
 /*
+ * iommu=on, for net_create (vmm/net_iommu.c): turn on vhost's device
+ * IOTLB (v2 messages where the kernel has them), make n->bridge on the
+ * vhost fd with the VMM_IOTLB_* settings, and attach it to the VM's VT-d.
+ * 0 or a VMM_EXIT_* status with err.
+ */
+int net_attach_vtd(struct net_dev *n, char *err, size_t errlen);
+
+/*
  * Point the doorbells at the relay (on) or straight at vhost; nothing when
  * there is no relay. Event-loop thread only (the auto relay, vmm/net.h);
  * takes net->lock, so no VT-d lock may be held.

@@ -223,6 +223,7 @@ int vm_create(struct vm *vm, const struct vmm_config *cfg, char *err, size_t err
 {
 	uint64_t start = vm->stats.start_ns;
 	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->stop_lock, NULL); /* first: vm_request_stop works from here on */
 	vm->stats.start_ns = start;
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
@@ -334,17 +335,27 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 {
-	int expected = 0;
-	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
+	/*
+	 * The first caller wins. Its status and message are written before
+	 * `stopping` is set, with release, so a thread that sees `stopping`
+	 * (acquire) reads them whole: main() reads them as soon as the event
+	 * loop returns, before it joins the vCPU that may be writing them.
+	 * (Setting `stopping` first, as a compare-and-swap did, let the loop
+	 * return in between, and a triple fault could be reported as status 0.)
+	 */
+	pthread_mutex_lock(&vm->stop_lock);
+	bool first = __atomic_load_n(&vm->stopping, __ATOMIC_RELAXED) == 0;
+	if (first) {
+		vm->exit_status = status;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
+		va_end(ap);
+		__atomic_store_n(&vm->stopping, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (!first)
 		return;
-	vm->exit_status = status;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
-	va_end(ap);
-	/* Publish status and message before anyone can observe the eventfd. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	uint64_t one = 1;
 	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
 		fprintf(stderr, "vmm: cannot signal stop: %s\n", strerror(errno));

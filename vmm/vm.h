@@ -104,7 +104,9 @@ struct vm {
 	const struct vmm_config *cfg;
 	unsigned ncpus;
 	struct vcpu vcpu[CONFIG_MAX_CPUS];
-	int stopping;             /* atomic: set by the first vm_request_stop() */
+	pthread_mutex_t stop_lock; /* vm_request_stop: who is first, and its writes */
+	int stopping;             /* atomic: set by the first vm_request_stop(), after
+				   * exit_status and exit_message (release) */
 	int exit_status;          /* enum vmm_exit, valid once stopping */
 	bool guest_triple_fault;  /* a vCPU saw KVM_EXIT_SHUTDOWN (--crash-dump) */
 	char exit_message[256];

@@ -41,6 +41,7 @@
 #   BENCH_RR_N     tcprr round trips per test (1000; run.sh passes 500)
 #   BENCH_TESTS    guest tests, ':'-separated (rr:tx1:rx1:tx4:rx4)
 #   BENCH_STALL_S  seconds without data that make a stall (5)
+#   BENCH_CPUS     guest vCPUs (1; the figures in docs/BENCHMARKS.md are all with 1)
 #   BENCH_KPROBES  1: count vhost IOTLB events with kprobes (default: only in L1)
 #   BENCH_BOOT_CONFIGS  boot-only configurations, run after the others
 #                  (default: vmm-vmlinux qemu-vmlinux): each monitor booting
@@ -74,7 +75,7 @@ TESTS=${BENCH_TESTS:-rr:tx1:rx1:tx4:rx4}
 STALL_S=${BENCH_STALL_S:-5}
 STALL_BYTES=65536 STALL_BYTES_RR=4096
 MEM_MIB=512
-CPUS=1
+CPUS=${BENCH_CPUS:-1}
 BASE_CMDLINE="console=ttyS0 quiet panic=-1"
 RR_PORT=5301
 # Deadlines (s): boot to init; init to network up; after DONE to exit; a

@@ -16,7 +16,7 @@
 #   make bench            full mode: 3 boots per configuration, 10 s iperf3 (<= 30 min)
 #   make bench QUICK=1    1 boot per configuration, 3 s iperf3 (a few minutes)
 # Overrides: BENCH_REPS, BENCH_SECS, BENCH_RR_N, BENCH_CONFIGS, BENCH_TESTS,
-# BENCH_STALL_S, BENCH_KEEP_DUMPS (see tests/bench/in-l1.sh). Exit status 0 when results were produced,
+# BENCH_STALL_S, BENCH_CPUS, BENCH_KEEP_DUMPS (see tests/bench/in-l1.sh). Exit status 0 when results were produced,
 # whatever the goals say; non-zero when the suite could not run.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,6 +69,7 @@ fi
 envv=(BENCH_REPS="$REPS" BENCH_SECS="$SECS" BENCH_RR_N="$RR_N" BENCH_CONFIGS="$CONFIGS" BENCH_TESTS="$TESTS")
 [ -n "${BENCH_STALL_S:-}" ] && envv+=(BENCH_STALL_S="$BENCH_STALL_S")
 [ -n "${BENCH_KEEP_DUMPS:-}" ] && envv+=(BENCH_KEEP_DUMPS="$BENCH_KEEP_DUMPS")
+[ -n "${BENCH_CPUS:-}" ] && envv+=(BENCH_CPUS="$BENCH_CPUS")
 status=0
 if host_kvm_usable; then
 	log "$mode mode, with this machine's /dev/kvm"

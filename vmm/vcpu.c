@@ -158,7 +158,8 @@ void vcpu_kick(struct vcpu *v)
 	 */
 	if (v->run)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	if (v->thread_started && !pthread_equal(v->thread, pthread_self()))
+	if (__atomic_load_n(&v->thread_started, __ATOMIC_ACQUIRE) &&
+	    !pthread_equal(v->thread, pthread_self()))
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 

@@ -328,7 +328,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 			return errmsg(err, errlen, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
 				    strerror(e));
 		}
-		vm->vcpu[i].thread_started = true;
+		/* Release: a stopper that sees it (vcpu_kick) sees the thread id. */
+		__atomic_store_n(&vm->vcpu[i].thread_started, true, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
@@ -352,24 +353,33 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 		vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
 		va_end(ap);
 		__atomic_store_n(&vm->stopping, 1, __ATOMIC_RELEASE);
+		/* Still under the lock, which vm_join_vcpus waits for, so no
+		 * kick can reach a thread that has been joined. Neither call
+		 * blocks. */
+		uint64_t one = 1;
+		if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
+			fprintf(stderr, "vmm: cannot signal stop: %s\n", strerror(errno));
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_kick(&vm->vcpu[i]);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
-	if (!first)
-		return;
-	uint64_t one = 1;
-	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
-		fprintf(stderr, "vmm: cannot signal stop: %s\n", strerror(errno));
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vcpu_kick(&vm->vcpu[i]);
 }
 
 void vm_join_vcpus(struct vm *vm)
 {
+	/*
+	 * A vCPU that saw `stopping` may have exited while the first
+	 * vm_request_stop is still kicking the others: wait for it to finish
+	 * (it kicks under stop_lock) before any thread is joined. Later
+	 * callers kick nobody.
+	 */
+	pthread_mutex_lock(&vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
-		if (v->thread_started)
+		if (__atomic_load_n(&v->thread_started, __ATOMIC_ACQUIRE))
 			pthread_join(v->thread, NULL);
-		v->thread_started = false;
+		__atomic_store_n(&v->thread_started, false, __ATOMIC_RELAXED);
 	}
 }
 

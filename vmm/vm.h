@@ -59,7 +59,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool thread_started;
+	bool thread_started;      /* atomic: set (release) once `thread` is valid */
 };
 
 /* Counters; written by vCPU threads with relaxed atomics. */
@@ -104,7 +104,8 @@ struct vm {
 	const struct vmm_config *cfg;
 	unsigned ncpus;
 	struct vcpu vcpu[CONFIG_MAX_CPUS];
-	pthread_mutex_t stop_lock; /* vm_request_stop: who is first, and its writes */
+	pthread_mutex_t stop_lock; /* vm_request_stop: who is first, its writes and
+				    * kicks; a leaf (nothing is taken under it) */
 	int stopping;             /* atomic: set by the first vm_request_stop(), after
 				   * exit_status and exit_message (release) */
 	int exit_status;          /* enum vmm_exit, valid once stopping */

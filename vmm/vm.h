@@ -23,7 +23,11 @@
  * - vm_request_stop() may be called from any thread; the first caller's
  *   status wins. It kicks every vCPU out of KVM_RUN with kvm_run's
  *   immediate_exit plus a signal, so no vCPU can miss the stop by racing
- *   into KVM_RUN after the signal was sent.
+ *   into KVM_RUN after the signal was sent. Under stop_lock it writes the
+ *   status and message, then sets `stopping` (release), then kicks: a
+ *   thread that sees `stopping` reads the status whole, and
+ *   vm_join_vcpus, which takes the lock first, never joins a thread that
+ *   is still to be kicked.
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H

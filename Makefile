@@ -10,6 +10,9 @@
 #   make vmm-san    build/vmm-san (ASan+UBSan), run by the e2e hostile VT-d guest;
 #                   make hostile-sim runs that guest's attack on the model here
 #                   (tests/hostile/hostile.mk)
+#   make vmm-tsan   build/vmm-tsan (ThreadSanitizer), for the threads of an SMP
+#                   guest behind the VT-d: E2E_VMM= or BENCH_VMM= in the test bed
+#                   (docs/ARCHITECTURE.md, "Checking the threads"); not in make test
 #
 # Works with CC=gcc (default) and CC=clang.
 
@@ -19,6 +22,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
 LDLIBS  += -pthread -linih
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN    := -fsanitize=thread -fno-omit-frame-pointer
 GEN     := $(BUILD)/gen
 # `make V=1` shows the full commands.
 ifeq ($(V),1)
@@ -33,6 +37,7 @@ ASL_SRCS := $(wildcard boot/*.asl)
 GEN_SRCS := $(patsubst boot/%.asl,$(GEN)/%_aml.c,$(ASL_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_SRCS:.c=.o)
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS)) $(patsubst $(GEN)/%.c,$(BUILD)/san/gen/%.o,$(GEN_SRCS))
+TSAN_OBJS := $(patsubst %.c,$(BUILD)/tsan/%.o,$(LIB_SRCS) vmm/main.c) $(patsubst $(GEN)/%.c,$(BUILD)/tsan/gen/%.o,$(GEN_SRCS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 SAN_TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(TEST_SRCS))
@@ -60,6 +65,23 @@ $(BUILD)/san/gen/%.o: $(GEN)/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/tsan/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) $(TSAN) -c -o $@ $<
+
+$(BUILD)/tsan/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) $(TSAN) -c -o $@ $<
+
+.PHONY: vmm-tsan
+vmm-tsan: $(BUILD)/vmm-tsan
+
+$(BUILD)/vmm-tsan: $(TSAN_OBJS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) $(TSAN) -o $@ $^ $(LDLIBS)
 
 # ASL is compiled by iasl and embedded as a C array <name>_aml[].
 $(GEN)/%_aml.c: boot/%.asl
@@ -126,7 +148,8 @@ $(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64: $(BUILD)/iotlb-probe%: $(PROBE_SR
 
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm \
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/tsan $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm \
+		$(BUILD)/vmm-tsan \
 		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64
 
 distclean:

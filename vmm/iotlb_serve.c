@@ -1,6 +1,6 @@
 /*
  * iotlb_serve.c - the event loop's side of the nets behind the VT-d: it
- * answers the IOTLB misses vhost reads out on each device's vhost fd, and
+ * answers the IOTLB misses vhost queues on each device's vhost fd, and
  * relays the guest's kicks when the kick relay is on (vmm/net.h).
  *
  * IOTLB misses: vhost queues a MISS and stalls the ring until an UPDATE

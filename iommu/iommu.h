@@ -21,8 +21,10 @@
  *      translation over neighbouring PTEs for a single vhost UPDATE.
  *   2. vhost IOTLB message codec (iotlb_codec.h, .c): struct vhost_msg (v1, both
  *      ABIs) and struct vhost_msg_v2 to and from byte buffers.
- *   3. Register file (vtd_regs.c): the VT-d MMIO registers as a pure state
- *      machine; side effects leave through one event callback.
+ *   3. Register file (vtd_regs.c; faults and interrupts in vtd_fault.c,
+ *      power-on state and accessors in vtd_regs_state.c): the VT-d MMIO
+ *      registers as a pure state machine; side effects leave through one
+ *      event callback.
  *   4. Invalidations (vtd_qi.c): the invalidation queue and the mapping of
  *      register-based invalidations, both to one struct vtd_inval.
  *   5. vhost IOTLB bridge (iotlb_bridge.c): MISS -> walk -> UPDATE for one

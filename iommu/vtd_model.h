@@ -230,7 +230,7 @@ int vtd_translate_extent_at(const struct guest_mem *gm, const struct vtd_walk_cf
 #include "iotlb_codec.h"
 
 /* ======================================================================
- * 3. Register file (vtd_regs.c)
+ * 3. Register file (vtd_regs.c, vtd_fault.c, vtd_regs_state.c)
  * ====================================================================== */
 
 /*

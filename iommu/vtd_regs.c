@@ -1,5 +1,7 @@
 /*
- * vtd_regs.c - the VT-d register file as a pure state machine.
+ * vtd_regs.c - the VT-d register file as a pure state machine: MMIO decode
+ * and the commands (GCMD, CCMD, IOTLB). Faults and interrupts are in
+ * vtd_fault.c, power-on state and accessors in vtd_regs_state.c.
  *
  * Guest MMIO accesses come in through vtd_regs_read/write; everything that
  * must happen outside the register page (forwarding invalidations to vhost,
@@ -11,115 +13,17 @@
  * (interrupt remapping, advanced fault logging, write-buffer flushing) have
  * their command bits ignored, as hardware without them does.
  */
-#include "iommu.h"
+#include "vtd_regs_priv.h"
 
 #include <errno.h>
-
-/* GCMD / GSTS bits (same positions in both). */
-#define G_TE   (1u << 31)
-#define G_SRTP (1u << 30)
-#define G_QIE  (1u << 26)
-
-#define CCMD_ICC   (1ull << 63)
-#define IOTLB_IVT  (1ull << 63)
-#define FRCD_F     (1ull << 63)
-#define FRCD_T     (1ull << 62)
-#define FSTS_PFO   (1u << 0)
-#define FSTS_PPF   (1u << 1)
-#define FSTS_IQE   (1u << 4)
-#define FSTS_ITE   (1u << 6)
-#define FSTS_W1C   (FSTS_PFO | (1u << 4) | (1u << 5) | (1u << 6)) /* PFO IQE ICE ITE */
-#define XCTL_IM    (1u << 31)
-#define XCTL_IP    (1u << 30)
-#define ICS_IWC    1u
 
 #define LO32 0x00000000ffffffffull
 #define HI32 0xffffffff00000000ull
 
-static uint64_t cap_value(bool cm)
-{
-	return 6ull                           /* ND: 16-bit domain ids */
-	       | (uint64_t)cm << 7            /* CM */
-	       | 0x6ull << 8                  /* SAGAW: 39 and 48 bit */
-	       | (uint64_t)(VTD_AW_BITS - 1) << 16 /* MGAW */
-	       | (uint64_t)(VTD_FRO_OFF / 16) << 24 /* FRO */
-	       | 0x3ull << 34                 /* SLLPS: 2 MiB, 1 GiB */
-	       | 1ull << 39                   /* PSI */
-	       | (uint64_t)(VTD_NFR - 1) << 40 /* NFR */
-	       | (uint64_t)VTD_MAMV << 48     /* MAMV */
-	       | 1ull << 54 | 1ull << 55;     /* DWD, DRD: draining is free here */
-}
-
-static uint64_t ecap_value(void)
-{
-	return 1ull                            /* C: walks read guest RAM directly,
-						* so no clflush is needed */
-	       | 1ull << 1                     /* QI */
-	       | 1ull << 2                     /* DT */
-	       | 1ull << 6                     /* PT */
-	       | (uint64_t)(VTD_IRO_OFF / 16) << 8; /* IRO; SMTS (43) = 0 */
-}
-
-int vtd_regs_init(struct vtd_regs *r, bool caching_mode, vtd_event_fn event, void *opaque)
-{
-	if (r == NULL)
-		return -EINVAL;
-	*r = (struct vtd_regs){ .cap = cap_value(caching_mode), .ecap = ecap_value(),
-				.event = event, .opaque = opaque };
-	return 0;
-}
-
-static void emit(struct vtd_regs *r, const struct vtd_event *ev)
+void vtd_regs_emit(struct vtd_regs *r, const struct vtd_event *ev)
 {
 	if (r->event != NULL)
 		r->event(r->opaque, ev);
-}
-
-static bool any_fault_pending(const struct vtd_regs *r)
-{
-	for (unsigned i = 0; i < VTD_NFR; i++)
-		if (r->frcd[i][1] & FRCD_F)
-			return true;
-	return false;
-}
-
-/* An interrupt condition: deliver now, or leave it pending while masked. */
-static void raise_xe(struct vtd_regs *r, uint32_t *ctl, enum vtd_event_type t,
-		     uint32_t data, uint32_t addr, uint32_t uaddr)
-{
-	if (*ctl & XCTL_IP)
-		return;
-	if (*ctl & XCTL_IM) {
-		*ctl |= XCTL_IP;
-		return;
-	}
-	struct vtd_event ev = { .type = t, .data = data, .addr = (uint64_t)uaddr << 32 | addr };
-	emit(r, &ev);
-}
-
-/* Once software has cleared every fault condition, nothing is pending. */
-static void settle_fault_ip(struct vtd_regs *r)
-{
-	if (!(r->fsts & FSTS_W1C) && !any_fault_pending(r))
-		r->fectl &= ~XCTL_IP;
-}
-
-static void raise_fault_event(struct vtd_regs *r)
-{
-	raise_xe(r, &r->fectl, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
-}
-
-/* Writing the control register: unmasking delivers a pending interrupt. */
-static void write_xctl(struct vtd_regs *r, uint32_t *ctl, uint32_t val, enum vtd_event_type t,
-		       uint32_t data, uint32_t addr, uint32_t uaddr)
-{
-	*ctl = (*ctl & ~XCTL_IM) | (val & XCTL_IM);
-	if ((*ctl & (XCTL_IM | XCTL_IP)) == XCTL_IP) {
-		*ctl &= ~XCTL_IP;
-		struct vtd_event ev = { .type = t, .data = data,
-					.addr = (uint64_t)uaddr << 32 | addr };
-		emit(r, &ev);
-	}
 }
 
 static void write_gcmd(struct vtd_regs *r, uint32_t val)
@@ -129,18 +33,18 @@ static void write_gcmd(struct vtd_regs *r, uint32_t val)
 		r->gsts ^= G_QIE;
 		r->iqh = 0; /* the queue restarts at the head */
 		struct vtd_event ev = { .type = VTD_EV_QIE, .enabled = (val & G_QIE) != 0 };
-		emit(r, &ev);
+		vtd_regs_emit(r, &ev);
 	}
 	if (val & G_SRTP) {
 		r->rtaddr = r->rtaddr_reg;
 		r->gsts |= G_SRTP; /* RTPS: the operation completes at once */
 		struct vtd_event ev = { .type = VTD_EV_ROOT, .addr = r->rtaddr };
-		emit(r, &ev);
+		vtd_regs_emit(r, &ev);
 	}
 	if ((val & G_TE) != (r->gsts & G_TE)) {
 		r->gsts ^= G_TE;
 		struct vtd_event ev = { .type = VTD_EV_TE, .enabled = (val & G_TE) != 0 };
-		emit(r, &ev);
+		vtd_regs_emit(r, &ev);
 	}
 	/* WBF completes instantly (WBFS stays 0); SFL, EAFL, IRE, SIRTP, CFI
 	 * belong to features CAP/ECAP do not advertise. */
@@ -154,7 +58,7 @@ static void run_ccmd(struct vtd_regs *r)
 		struct vtd_event ev = { .type = VTD_EV_CC_INVAL, .gran = (uint8_t)gran,
 					.did = (uint16_t)v, .sid = (uint16_t)(v >> 16),
 					.fm = (uint8_t)((v >> 32) & 3) };
-		emit(r, &ev);
+		vtd_regs_emit(r, &ev);
 	}
 	/* CAIG (60:59) reports what was done; 0 flags a reserved request. */
 	r->ccmd = (v & ~(CCMD_ICC | 3ull << 59)) | (uint64_t)gran << 59;
@@ -178,7 +82,7 @@ static void run_iotlb(struct vtd_regs *r)
 	}
 	if (gran != VTD_GRAN_NONE) {
 		ev.gran = (uint8_t)gran;
-		emit(r, &ev);
+		vtd_regs_emit(r, &ev);
 	}
 	/* IAIG (58:57) must report the granularity done or Linux complains. */
 	r->iotlb = (v & ~(IOTLB_IVT | 3ull << 57)) | (uint64_t)gran << 57;
@@ -234,7 +138,7 @@ static void write64(struct vtd_regs *r, uint64_t slot, uint64_t v, uint64_t mask
 		r->iqt = MERGE(r->iqt, 0x7fff0ull);
 		if ((mask & LO32) && (r->gsts & G_QIE)) {
 			struct vtd_event ev = { .type = VTD_EV_IQ_TAIL, .addr = r->iqt };
-			emit(r, &ev);
+			vtd_regs_emit(r, &ev);
 		}
 		return;
 	case VTD_REG_IQA:
@@ -252,7 +156,7 @@ static void write64(struct vtd_regs *r, uint64_t slot, uint64_t v, uint64_t mask
 #undef MERGE
 	if (is_frcd(slot) && ((slot - VTD_FRO_OFF) & 8) && (mask & v & FRCD_F)) {
 		r->frcd[(slot - VTD_FRO_OFF) / 16][1] &= ~FRCD_F; /* F is RW1C */
-		settle_fault_ip(r);
+		vtd_fault_settle_ip(r);
 	}
 	/* CAP, ECAP, IQH and the rest of the fault records are read-only. */
 }
@@ -263,7 +167,7 @@ static uint32_t read32(const struct vtd_regs *r, uint64_t off)
 	case VTD_REG_VER: return 0x10; /* 1.0 */
 	case VTD_REG_GSTS: return r->gsts;
 	case VTD_REG_FSTS:
-		return r->fsts | (any_fault_pending(r) ? FSTS_PPF : 0) | (uint32_t)r->fri << 8;
+		return r->fsts | (vtd_fault_pending(r) ? FSTS_PPF : 0) | (uint32_t)r->fri << 8;
 	case VTD_REG_FECTL: return r->fectl;
 	case VTD_REG_FEDATA: return r->fedata;
 	case VTD_REG_FEADDR: return r->feaddr;
@@ -284,16 +188,16 @@ static void write32(struct vtd_regs *r, uint64_t off, uint32_t v)
 	case VTD_REG_FSTS: {
 		bool stop_cleared = (r->fsts & v & (FSTS_IQE | FSTS_ITE)) != 0;
 		r->fsts &= ~(v & FSTS_W1C);
-		settle_fault_ip(r);
+		vtd_fault_settle_ip(r);
 		/* A queue stopped on IQE or ITE resumes from IQH once that is cleared. */
 		if (stop_cleared && (r->gsts & G_QIE)) {
 			struct vtd_event ev = { .type = VTD_EV_IQ_TAIL, .addr = r->iqt };
-			emit(r, &ev);
+			vtd_regs_emit(r, &ev);
 		}
 		return;
 	}
 	case VTD_REG_FECTL:
-		write_xctl(r, &r->fectl, v, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
+		vtd_xctl_write(r, &r->fectl, v, VTD_EV_FAULT_MSI, r->fedata, r->feaddr, r->feuaddr);
 		return;
 	case VTD_REG_FEDATA: r->fedata = v; return;
 	case VTD_REG_FEADDR: r->feaddr = v & ~3u; return;
@@ -306,7 +210,7 @@ static void write32(struct vtd_regs *r, uint64_t off, uint32_t v)
 		}
 		return;
 	case VTD_REG_IECTL:
-		write_xctl(r, &r->iectl, v, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
+		vtd_xctl_write(r, &r->iectl, v, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
 		return;
 	case VTD_REG_IEDATA: r->iedata = v; return;
 	case VTD_REG_IEADDR: r->ieaddr = v & ~3u; return;
@@ -357,107 +261,4 @@ int vtd_regs_write(struct vtd_regs *r, uint64_t off, unsigned size, uint64_t val
 		write32(r, off, (uint32_t)val);
 	}
 	return 0;
-}
-
-int vtd_regs_record_fault(struct vtd_regs *r, uint16_t sid, uint64_t addr, uint8_t reason,
-			  bool is_write)
-{
-	if (r == NULL)
-		return -EINVAL;
-	uint64_t *rec = r->frcd[r->fri];
-	if (rec[1] & FRCD_F) {
-		/* All records full: overflow, the fault is lost. */
-		if (!(r->fsts & FSTS_PFO)) {
-			r->fsts |= FSTS_PFO;
-			raise_fault_event(r);
-		}
-		return -ENOSPC;
-	}
-	bool was_pending = any_fault_pending(r);
-	rec[0] = addr & ~0xfffull;
-	rec[1] = FRCD_F | (is_write ? 0 : FRCD_T) | (uint64_t)reason << 32 | sid;
-	r->fri = (r->fri + 1) % VTD_NFR;
-	if (!was_pending)
-		raise_fault_event(r);
-	return 0;
-}
-
-bool vtd_regs_translation_enabled(const struct vtd_regs *r)
-{
-	return (r->gsts & G_TE) != 0;
-}
-
-bool vtd_regs_caching_mode(const struct vtd_regs *r)
-{
-	return (r->cap >> 7) & 1;
-}
-
-bool vtd_regs_qi_enabled(const struct vtd_regs *r)
-{
-	return (r->gsts & G_QIE) != 0;
-}
-
-uint64_t vtd_regs_root(const struct vtd_regs *r)
-{
-	return r->rtaddr;
-}
-
-void vtd_regs_walk_cfg(const struct vtd_regs *r, struct vtd_walk_cfg *cfg)
-{
-	*cfg = (struct vtd_walk_cfg){
-		.haw = VTD_AW_BITS,
-		.mgaw = (unsigned)((r->cap >> 16) & 0x3f) + 1,
-		.sagaw = (uint8_t)((r->cap >> 8) & 0x1f),
-		.sllps = (uint8_t)((r->cap >> 34) & 0xf),
-		.dt = (r->ecap >> 2) & 1,
-		.pt = (r->ecap >> 6) & 1,
-		.sc = (r->ecap >> 7) & 1,
-	};
-}
-
-void vtd_regs_set_iqh(struct vtd_regs *r, uint64_t head)
-{
-	r->iqh = head & 0x7fff0ull;
-}
-
-void vtd_regs_iq(const struct vtd_regs *r, uint64_t *iqa, uint64_t *iqh, uint64_t *iqt)
-{
-	*iqa = r->iqa;
-	*iqh = r->iqh;
-	*iqt = r->iqt;
-}
-
-void vtd_regs_set_iqe(struct vtd_regs *r)
-{
-	if (r->fsts & FSTS_IQE)
-		return; /* already reported; the queue is stopped */
-	r->fsts |= FSTS_IQE;
-	raise_fault_event(r);
-}
-
-bool vtd_regs_iqe(const struct vtd_regs *r)
-{
-	return (r->fsts & FSTS_IQE) != 0;
-}
-
-void vtd_regs_set_ite(struct vtd_regs *r)
-{
-	if (r->fsts & FSTS_ITE)
-		return;
-	r->fsts |= FSTS_ITE;
-	raise_fault_event(r);
-}
-
-bool vtd_regs_ite(const struct vtd_regs *r)
-{
-	return (r->fsts & FSTS_ITE) != 0;
-}
-
-void vtd_regs_inv_complete(struct vtd_regs *r)
-{
-	/* An IWC that is already set is not a new interrupt condition. */
-	if (r->ics & ICS_IWC)
-		return;
-	r->ics |= ICS_IWC;
-	raise_xe(r, &r->iectl, VTD_EV_INV_MSI, r->iedata, r->ieaddr, r->ieuaddr);
 }

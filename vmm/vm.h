@@ -162,6 +162,12 @@ void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * vm_devices.c, for vm_create: the devices onto the buses, the VT-d before
+ * the nets that attach to it, the PCI bus attached last. 0 or VMM_EXIT_*.
+ */
+int vm_wire_devices(struct vm *vm, char *err, size_t errlen);
+
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen);
 int vcpu_setup_boot_cpu(struct vcpu *vcpu, char *err, size_t errlen);

@@ -163,6 +163,16 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
+ * An anonymous private mapping (MAP_NORESERVE) of size bytes, rounded up
+ * to whole pages, that starts on a multiple of align (a power of two, at
+ * least the page size); MAP_FAILED with errno set otherwise. munmap(p,
+ * size) releases all of it. Guest RAM is mapped with VM_RAM_ALIGN, KVM's
+ * large-page size (vm.c says why).
+ */
+#define VM_RAM_ALIGN ((size_t)2 << 20)
+void *vm_map_ram_aligned(size_t size, size_t align);
+
+/*
  * vm_devices.c, for vm_create: the devices onto the buses, the VT-d before
  * the nets that attach to it, the PCI bus attached last. 0 or VMM_EXIT_*.
  */

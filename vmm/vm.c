@@ -208,7 +208,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return rc;
 	vm_coalesce_conf1(vm);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		int e = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
+		int e = thread_start_small_pages(&vm->vcpu[i].thread, vcpu_thread, &vm->vcpu[i],
+						 VCPU_STACK_SIZE, &vm->vcpu[i].stack);
 		if (e != 0) {
 			vm_request_stop(vm, VMM_EXIT_ERROR, "cannot start vCPU %u thread: %s", i,
 					strerror(e));
@@ -283,6 +284,7 @@ void vm_destroy(struct vm *vm)
 			munmap(v->run, vm->run_size);
 		if (v->fd >= 0)
 			close(v->fd);
+		thread_stack_release(&v->stack); /* joined above */
 	}
 	/* vCPUs are gone: nothing can touch the devices any more. */
 	/* The counters are final now; a VM that never ran has none worth a line. */

@@ -57,6 +57,12 @@ struct vtd;
 
 struct vm;
 
+/* A thread's stack as thread_start_small_pages mapped it (guard page included). */
+struct thread_stack {
+	void *map;
+	size_t len;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -64,6 +70,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;      /* atomic: set (release) once `thread` is valid */
+	struct thread_stack stack; /* released by vm_destroy, after the join */
 };
 
 /* Counters; written by vCPU threads with relaxed atomics. */
@@ -171,6 +178,19 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
  */
 #define VM_RAM_ALIGN ((size_t)2 << 20)
 void *vm_map_ram_aligned(size_t size, size_t align);
+
+/*
+ * thread_stack.c: pthread_create on a stack of size bytes (rounded up to
+ * pages, at least PTHREAD_STACK_MIN, at most 1 GiB) mapped here with a
+ * guard page below it and MADV_NOHUGEPAGE, so that THP never spends a
+ * 2 MiB page on it (thread_stack.c says why). 0 or an errno value, as
+ * pthread_create; on failure nothing is left mapped and *st is empty.
+ * thread_stack_release unmaps it: only after the thread has been joined.
+ */
+#define VCPU_STACK_SIZE ((size_t)8 << 20) /* glibc's usual default */
+int thread_start_small_pages(pthread_t *t, void *(*fn)(void *), void *arg, size_t size,
+			     struct thread_stack *st);
+void thread_stack_release(struct thread_stack *st);
 
 /*
  * vm_devices.c, for vm_create: the devices onto the buses, the VT-d before

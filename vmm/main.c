@@ -97,7 +97,9 @@ int main(int argc, char **argv)
 	if (status == 0)
 		status = vm_start(&vm, msg, sizeof(msg));
 	if (status == 0) {
+		thread_sched_read(&vm.loop_start);
 		vm_run_event_loop(&vm);
+		thread_sched_read(&vm.loop_end);
 		status = vm.exit_status;
 		if (status != VMM_EXIT_POWEROFF)
 			fprintf(stderr, "vmm: %s\n", vm.exit_message);

@@ -105,6 +105,19 @@ int vm_write_stats(const struct vm *vm, const char *path)
 		}
 		fprintf(f, " }");
 	}
+	/* Where each thread's time went while the guest ran (thread_sched.c);
+	 * null for a vCPU thread that has not finished. */
+	fprintf(f, ",\n  \"threads\": { \"event_loop\": ");
+	thread_sched_json(f, &vm->loop_start, &vm->loop_end);
+	fprintf(f, ", \"vcpus\": [");
+	static const struct thread_sched none = { .valid = false };
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		const struct vcpu *v = &vm->vcpu[i];
+		bool done = __atomic_load_n(&v->sched_done, __ATOMIC_ACQUIRE);
+		fprintf(f, "%s", i ? ", " : " ");
+		thread_sched_json(f, done ? &v->sched_start : &none, done ? &v->sched_end : &none);
+	}
+	fprintf(f, " ] }");
 	/* Only with a VT-d (some --net iommu=on): stats_iommu.c. */
 	if (vm->vtd) {
 		fprintf(f, ",\n  \"iommu\": {\n");

@@ -263,6 +263,7 @@ void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	thread_sched_read(&v->sched_start);
 	if (v->id == 0) {
 		uint64_t zero = 0;
 		__atomic_compare_exchange_n(&vm->stats.first_run_ns, &zero, now_ns(), false,
@@ -279,5 +280,7 @@ void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	thread_sched_read(&v->sched_end);
+	__atomic_store_n(&v->sched_done, true, __ATOMIC_RELEASE);
 	return NULL;
 }

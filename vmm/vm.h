@@ -63,6 +63,28 @@ struct thread_stack {
 	size_t len;
 };
 
+/*
+ * thread_sched.c: a thread's scheduler accounting at one moment, from
+ * /proc/thread-self. Two readings, at the start and the end of a thread's
+ * work, give --stats its "threads" section: how long the thread ran, how
+ * long it was runnable but had no CPU, and (the rest of the wall time) how
+ * long it slept. thread_sched_parse is pure (schedstat and status text);
+ * both return 0 or -errno and leave valid false on failure.
+ */
+struct thread_sched {
+	bool valid;
+	uint64_t wall_ns;     /* CLOCK_MONOTONIC at the reading */
+	uint64_t cpu_ns;      /* on a CPU; a vCPU's guest mode counts too */
+	uint64_t runq_ns;     /* runnable, waiting for a CPU */
+	uint64_t slices;      /* times it got a CPU */
+	uint64_t voluntary;   /* context switches: it slept */
+	uint64_t involuntary; /* context switches: it was preempted */
+};
+int thread_sched_parse(const char *schedstat, const char *status, struct thread_sched *out);
+int thread_sched_read(struct thread_sched *out);
+/* b - a as a JSON object, or null unless both are valid and in order. */
+void thread_sched_json(FILE *f, const struct thread_sched *a, const struct thread_sched *b);
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -71,6 +93,11 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;      /* atomic: set (release) once `thread` is valid */
 	struct thread_stack stack; /* released by vm_destroy, after the join */
+	/* Written by the thread itself; sched_end is readable once sched_done
+	 * (atomic, release) is set, which a thread still stuck in KVM_RUN
+	 * never does, so --stats need not wait for the join. */
+	struct thread_sched sched_start, sched_end;
+	bool sched_done;
 };
 
 /* Counters; written by vCPU threads with relaxed atomics. */
@@ -124,6 +151,7 @@ struct vm {
 	char exit_message[256];
 	bool trace_unclaimed;     /* VMM_TRACE_UNCLAIMED=1: log accesses no device claims */
 	struct vm_stats stats;
+	struct thread_sched loop_start, loop_end; /* the event loop (main thread) */
 	/*
 	 * KVM's coalesced-write ring, in vCPU 0's run mapping, when KVM can
 	 * coalesce port writes (vm_start registers the PCI address latch);

@@ -131,7 +131,7 @@ test: deps
 run: deps all
 	@tests/run-demo.sh
 
-bench: deps all
+bench: deps all $(BUILD)/testbed-cost
 	@tests/bench/run.sh
 
 # The vhost IOTLB probe (tests/iotlb-probe): the same codec built as a static
@@ -146,11 +146,19 @@ $(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64: $(BUILD)/iotlb-probe%: $(PROBE_SR
 	@echo '  LD      $@'
 	$(Q)$(CC) -m$* -static $(CFLAGS) -o $@ $(PROBE_SRCS)
 
+# What one message to vhost and one guest exit cost on this host
+# (tests/testbed-cost): static, so that it runs in the test bed's L1, where
+# `make bench` runs it before the boots.
+$(BUILD)/testbed-cost: tests/testbed-cost/cost.c iommu/iotlb_codec.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) -static $(CFLAGS) -o $@ tests/testbed-cost/cost.c iommu/iotlb_codec.c
+
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/tsan $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm \
 		$(BUILD)/vmm-tsan \
-		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64
+		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64 $(BUILD)/testbed-cost
 
 distclean:
 	rm -rf $(BUILD)

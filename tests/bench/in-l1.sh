@@ -48,6 +48,8 @@
 #                  the ELF vmlinux unpacked from the same vmlinuz (vmm
 #                  directly, QEMU through PVH), no NIC, no tests; only the
 #                  time to guest init is taken. Results: OUTDIR/boot-only/.
+#   BENCH_COST     the unit-cost program (default build/testbed-cost; run
+#                  once before the boots when it exists)
 #   BENCH_KEEP_DUMPS  1: keep the RAM of a vmm guest that did not end by
 #                  itself, gzipped, as OUTDIR/<config>-<rep>/ram.img.gz,
 #                  with L1's kallsyms beside it (the guest runs the same
@@ -248,6 +250,16 @@ fi
 	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
 } >"$OUT/meta.txt"
 
+# ---- what one message to vhost and one guest exit cost here
+# (tests/testbed-cost), timed before any guest runs, on a quiet L1: the unit
+# prices behind the vIOMMU figures. A failure costs only this table.
+COST=${BENCH_COST:-$ROOT/build/testbed-cost}
+if [ -x "$COST" ]; then
+	echo "[bench] unit costs: $COST --json" >&2
+	timeout 300 "$COST" --json >"$OUT/testbed-cost.out" 2>"$OUT/testbed-cost.stderr" ||
+		echo "[bench]   -> testbed-cost failed (status $?), see $OUT/testbed-cost.stderr" >&2
+fi
+
 # ---- one boot
 
 # Monitor command line for CONFIG in MON (array); guest cmdline extras in EXTRA.
@@ -346,9 +358,19 @@ rss_read() { # [SAVE]
 		END { if (n) printf "%d %d\n", t, g; else print "- -" }' "$src" 2>/dev/null) || RSS="- -"
 	[ -n "$RSS" ] || RSS="- -"
 }
+# RUNQ = nanoseconds the threads of process $1 have waited, runnable, for
+# a CPU (the second field of each thread's schedstat), or -.
+runq_read() {
+	local f a w _s sum=0 n=0
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r a w _s 2>/dev/null <"$f" || continue
+		sum=$((sum + w)) n=$((n + 1))
+	done
+	if [ "$n" -gt 0 ]; then RUNQ=$sum; else RUNQ=-; fi
+}
 # snap EVENT TEST [NOTE]: one row of events.tsv.
 snap() {
-	local now=${EPOCHREALTIME/./} t rx=- tx=- ticks vh=- a b _c
+	local now=${EPOCHREALTIME/./} t rx=- tx=- ticks vh=- a b _c mrq vrq=-
 	printf -v t '%d.%03d' $(((now - B_T0) / 1000000)) $((((now - B_T0) % 1000000) / 1000))
 	read -r rx 2>/dev/null <"$TAPSTAT/rx_bytes"
 	read -r tx 2>/dev/null <"$TAPSTAT/tx_bytes"
@@ -359,12 +381,16 @@ snap() {
 		proc_ticks "$B_VHOST"
 		read -r a b _c <<<"$TICKS"
 		[ "$a" = - ] || vh=$((a + b))
+		runq_read "$B_VHOST"
+		vrq=$RUNQ
 	fi
+	runq_read "$B_PID"
+	mrq=$RUNQ
 	kp_read
 	RSS="- -"
 	[ "$1" = end ] && rss_read "${4:-}"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$1" "$2" "${rx:--}" "${tx:--}" \
-		"${ticks// /$'\t'}" "$vh" "${KP// /$'\t'}" "${RSS// /$'\t'}" "${3:-}" >>"$B_EVENTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$1" "$2" "${rx:--}" "${tx:--}" \
+		"${ticks// /$'\t'}" "$vh" "${KP// /$'\t'}" "${RSS// /$'\t'}" "$mrq" "$vrq" "${3:-}" >>"$B_EVENTS"
 }
 # TAPB = bytes through the TAP so far, both ways.
 tap_bytes() {
@@ -569,7 +595,7 @@ boot_one() { # CONFIG REP BASE_STEP
 	rm -rf "$B_DIR"
 	mkdir -p "$B_DIR"
 	B_EVENTS=$B_DIR/events.tsv
-	printf 't_s\tevent\ttest\ttap_rx\ttap_tx\tutime\tstime\tgtime\tvhost_ticks\tkp_miss\tkp_update\tkp_inval\trss_kib\trss_guest_kib\tnote\n' >"$B_EVENTS"
+	printf 't_s\tevent\ttest\ttap_rx\ttap_tx\tutime\tstime\tgtime\tvhost_ticks\tkp_miss\tkp_update\tkp_inval\trss_kib\trss_guest_kib\tmonitor_runq_ns\tvhost_runq_ns\tnote\n' >"$B_EVENTS"
 	if ! monitor_cmd "$cfg" "$B_DIR"; then
 		progress "$B_STEP" "$B_NAME: unknown configuration; skipped"
 		echo "status=skipped" >"$B_DIR/boot.txt"

@@ -198,6 +198,11 @@ for my $cfg (@configs) {
 				$r->{monitor_cpu_s} = (defined $u && defined $s) ? ($u + $s) / $tck : undef;
 				$r->{monitor_cpu_outside_guest_s} = (defined $u && defined $s && defined $g) ? ($u + $s - $g) / $tck : undef;
 				$r->{vhost_cpu_s} = defined $d->('vhost_ticks') ? $d->('vhost_ticks') / $tck : undef;
+				# Runnable but without a CPU (schedstat; absent in runs before 2026-11-29 11:30).
+				for my $w (qw(monitor vhost)) {
+					my $ns = $d->("${w}_runq_ns");
+					$r->{"${w}_runq_s"} = defined $ns ? $ns / 1e9 : undef;
+				}
 				$r->{$_ =~ s/^kp_/iotlb_/r} = $d->($_) for qw(kp_miss kp_update kp_inval);
 			}
 			if ($r->{status} eq 'ok') {
@@ -214,6 +219,8 @@ for my $cfg (@configs) {
 							monitor_cpu_s => defined $r->{monitor_cpu_s} ? $r->{monitor_cpu_s} / $gib : undef,
 							monitor_cpu_outside_guest_s => defined $r->{monitor_cpu_outside_guest_s} ? $r->{monitor_cpu_outside_guest_s} / $gib : undef,
 							vhost_cpu_s => defined $r->{vhost_cpu_s} ? $r->{vhost_cpu_s} / $gib : undef,
+							monitor_runq_s => defined $r->{monitor_runq_s} ? $r->{monitor_runq_s} / $gib : undef,
+							vhost_runq_s => defined $r->{vhost_runq_s} ? $r->{vhost_runq_s} / $gib : undef,
 						};
 						$boot_bytes += $r->{bytes};
 					}
@@ -257,7 +264,7 @@ for my $cfg (@configs) {
 			$ts->{p99_us} = stat3(map { $_->{p99_us} } @ok);
 		} else {
 			$ts->{mbps} = stat3(map { $_->{mbps} } @ok);
-			for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s)) {
+			for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s monitor_runq_s vhost_runq_s)) {
 				$ts->{per_gib}{$k} = stat3(map { $_->{per_gib}{$k} } @ok);
 			}
 		}
@@ -266,7 +273,7 @@ for my $cfg (@configs) {
 	}
 	# Over every successful iperf3 run of the configuration.
 	my @okip = grep { $_->{test} ne 'rr' && $_->{status} eq 'ok' } @cr;
-	for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s)) {
+	for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s monitor_runq_s vhost_runq_s)) {
 		$s->{per_gib_all_iperf3}{$k} = stat3(map { $_->{per_gib}{$k} } @okip);
 	}
 	$s->{vmm_stats_per_gib} = { map { my $k = $_; ($k => stat3(map { $_->{vmm_stats_per_gib} ? $_->{vmm_stats_per_gib}{$k} : undef } @cb)) } qw(misses updates invalidates) }
@@ -298,6 +305,17 @@ if (open(my $fh, '<', "$run/iotlb-miss-bench.out")) {
 	$mb = eval { decode_json($l[-1]) } if @l;
 	$mb //= { error => "build/iotlb-miss-bench --json printed no JSON object" };
 }
+
+# ---- unit costs (tests/testbed-cost): in L1 (in-l1.sh) and on this machine (run.sh)
+sub read_cost {
+	my ($f) = @_;
+	open(my $fh, '<', $f) or return undef;
+	my @l = grep { /^\s*\{/ } <$fh>;
+	my $c = @l ? eval { decode_json($l[-1]) } : undef;
+	return $c // { error => "$f holds no JSON object" };
+}
+my %unit_cost = map { my $c = read_cost("$run/$_->[1]"); $c ? ($_->[0] => $c) : () }
+	(['l1', 'testbed-cost.out'], ['host', 'testbed-cost-host.out']);
 
 # ---- goals
 my @goals;
@@ -436,6 +454,7 @@ my $results = {
 	summary => \%sum, goals => \@goals, boots => \@boots, runs => \@runs, boot_only => \@boot_only,
 	boots_lost_to_testbed => \@lost,
 	iotlb_miss_bench => $mb,
+	unit_costs => \%unit_cost,
 };
 open(my $jf, '>', "$run/results.json") or die "$0: $run/results.json: $!\n";
 print $jf JSON::PP->new->pretty->canonical->encode($results);
@@ -549,17 +568,17 @@ if (grep { $sum{$_} } @boot_configs) {
 push @md, '';
 push @md, '## IOTLB traffic and CPU time per GiB moved (all successful iperf3 runs)', '';
 push @md, $kp_ok
-	? 'IOTLB counts are taken in the L1 kernel with kprobes on vhost (`vhost_iotlb_miss`: a miss sent to the monitor; `vhost_iotlb_add_range`: an update; `vhost_iotlb_del_range`: an invalidation), the same way for both monitors (before 2026-11-28 09:00 the miss probe sat on `vhost_enqueue_msg`, which runs twice per miss, so older miss counts are double; their ratios stand). CPU: utime + stime of the monitor process (all its threads, vCPUs included), the part outside guest mode (minus guest_time), and the vhost worker kernel thread.'
+	? 'IOTLB counts are taken in the L1 kernel with kprobes on vhost (`vhost_iotlb_miss`: a miss sent to the monitor; `vhost_iotlb_add_range`: an update; `vhost_iotlb_del_range`: an invalidation), the same way for both monitors (before 2026-11-28 09:00 the miss probe sat on `vhost_enqueue_msg`, which runs twice per miss, so older miss counts are double; their ratios stand). CPU: utime + stime of the monitor process (all its threads, vCPUs included), the part outside guest mode (minus guest_time), and the vhost worker kernel thread. Waiting for a CPU: the time the same threads were runnable but not running (the second field of each thread\'s `schedstat`); on the test bed\'s two CPUs a busy guest, its vhost worker and the monitor\'s other threads take turns.'
 	: "IOTLB counts: $kp_na.";
 push @md, '';
-push @md, '| configuration | misses / GiB | updates / GiB | invalidations / GiB | monitor CPU [s/GiB] | … outside guest mode [s/GiB] | vhost worker CPU [s/GiB] |';
-push @md, '|---|---|---|---|---|---|---|';
+push @md, '| configuration | misses / GiB | updates / GiB | invalidations / GiB | monitor CPU [s/GiB] | … outside guest mode [s/GiB] | vhost worker CPU [s/GiB] | monitor waiting for a CPU [s/GiB] | vhost worker waiting for a CPU [s/GiB] |';
+push @md, '|---|---|---|---|---|---|---|---|---|';
 for my $c (@configs) {
 	next unless $sum{$c};
 	my $p = $sum{$c}{per_gib_all_iperf3};
-	push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s |', L($c), mmm($p->{iotlb_misses}, \&fmt_int),
+	push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s |', L($c), mmm($p->{iotlb_misses}, \&fmt_int),
 		mmm($p->{iotlb_updates}, \&fmt_int), mmm($p->{iotlb_invalidations}, \&fmt_int), mmm($p->{monitor_cpu_s}),
-		mmm($p->{monitor_cpu_outside_guest_s}), mmm($p->{vhost_cpu_s}));
+		mmm($p->{monitor_cpu_outside_guest_s}), mmm($p->{vhost_cpu_s}), mmm($p->{monitor_runq_s}), mmm($p->{vhost_runq_s}));
 }
 my @vs = grep { $sum{$_} && $sum{$_}{vmm_stats_per_gib} && $sum{$_}{vmm_stats_per_gib}{misses} } @configs;
 if (@vs) {
@@ -620,6 +639,27 @@ if ($mb) {
 	} else {
 		push @md, "`build/iotlb-miss-bench --json`: $mb->{error}";
 	}
+}
+if (%unit_cost) {
+	my @units = (
+		[syscall => 'a system call (`getppid`)'],
+		[update => 'an UPDATE to vhost-net, 4 KiB, new IOVA'],
+		[invalidate => 'an INVALIDATE of one such entry'],
+		['exit-kernel' => 'a guest port write finished in the kernel (ioeventfd)'],
+		['exit-user' => 'a guest port write handed to user space'],
+		['exit-mmio' => 'a guest MMIO write handed to user space (decoded by KVM)'],
+	);
+	my $cell = sub {
+		my ($c, $u) = @_;
+		return '–' unless $c;
+		return $c->{error} if $c->{error};
+		my $x = $c->{$u} or return '–';
+		return $x->{absent} ? "– ($x->{absent})" : sprintf('%.2f (%.2f–%.2f)', $x->{median_us}, $x->{min_us}, $x->{max_us});
+	};
+	push @md, '', '## What one unit of vIOMMU work costs', '',
+		'`build/testbed-cost`, alone, before any guest: median (min–max) over 15 rounds, µs per unit. Uncontended, so a lower bound of the same unit under load.', '',
+		'| unit | test bed (L1) [µs] | this machine [µs] |', '|---|---|---|';
+	push @md, sprintf('| %s | %s | %s |', $_->[1], $cell->($unit_cost{l1}, $_->[0]), $cell->($unit_cost{host}, $_->[0])) for @units;
 }
 push @md, '', 'Chart: `results.png`. Raw data: `' . $run . '/`.', '';
 open(my $mf, '>', "$run/results.md") or die "$0: $run/results.md: $!\n";

@@ -66,6 +66,14 @@ if [ -x build/iotlb-miss-bench ]; then
 	fi
 fi
 
+# The same unit costs as in L1 (tests/testbed-cost), on this machine, for
+# scale: an exit where its own KVM runs guests, a system call anywhere.
+if [ -x build/testbed-cost ]; then
+	echo "[bench] unit costs on this machine: build/testbed-cost --json" >&2
+	timeout 300 build/testbed-cost --json >"$RUN/testbed-cost-host.out" 2>"$RUN/testbed-cost-host.stderr" ||
+		echo "[bench]   -> failed (status $?), see $RUN/testbed-cost-host.stderr" >&2
+fi
+
 envv=(BENCH_REPS="$REPS" BENCH_SECS="$SECS" BENCH_RR_N="$RR_N" BENCH_CONFIGS="$CONFIGS" BENCH_TESTS="$TESTS")
 [ -n "${BENCH_STALL_S:-}" ] && envv+=(BENCH_STALL_S="$BENCH_STALL_S")
 [ -n "${BENCH_KEEP_DUMPS:-}" ] && envv+=(BENCH_KEEP_DUMPS="$BENCH_KEEP_DUMPS")

@@ -149,10 +149,11 @@ $(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64: $(BUILD)/iotlb-probe%: $(PROBE_SR
 # What one message to vhost and one guest exit cost on this host
 # (tests/testbed-cost): static, so that it runs in the test bed's L1, where
 # `make bench` runs it before the boots.
-$(BUILD)/testbed-cost: tests/testbed-cost/cost.c iommu/iotlb_codec.c $(HEADERS)
+COST_SRCS := $(wildcard tests/testbed-cost/*.c) iommu/iotlb_codec.c
+$(BUILD)/testbed-cost: $(COST_SRCS) tests/testbed-cost/cost.h $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) -static $(CFLAGS) -o $@ tests/testbed-cost/cost.c iommu/iotlb_codec.c
+	$(Q)$(CC) -static $(CFLAGS) -o $@ $(COST_SRCS)
 
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:

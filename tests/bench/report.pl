@@ -648,6 +648,8 @@ if (%unit_cost) {
 		['exit-kernel' => 'a guest port write finished in the kernel (ioeventfd)'],
 		['exit-user' => 'a guest port write handed to user space'],
 		['exit-mmio' => 'a guest MMIO write handed to user space (decoded by KVM)'],
+		['update-after-exit' => 'an UPDATE right after a guest exit (the exit not counted)'],
+		['update-after-switch' => 'an UPDATE right after a switch to another thread and back (the switches not counted)'],
 	);
 	my $cell = sub {
 		my ($c, $u) = @_;

@@ -25,9 +25,11 @@
  * Times are per unit, wall clock (the process is alone and never sleeps),
  * the median over rounds with the min and max. Numbers with no device
  * behind them (no /dev/kvm, no /dev/vhost-net) are reported as absent
- * with the reason, never as zero. Since they are uncontended, they are
- * lower bounds of what the same unit costs under load, when the vhost
- * worker holds the virtqueue mutexes.
+ * with the reason, never as zero. They are lower bounds of what the same
+ * unit costs in a running VM, where a message usually comes cold, right
+ * after an exit or a wakeup (the two "after" units say how much that
+ * adds), may wait for the virtqueue mutexes the vhost worker holds, and
+ * every thread competes for the CPUs.
  *
  *   testbed-cost [--json]       exit 0 when every unit the host has was
  *                               measured, 1 when a device failed

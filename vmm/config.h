@@ -67,6 +67,8 @@ enum vmm_exit {
 void config_init(struct vmm_config *cfg);
 void config_free(struct vmm_config *cfg);
 
+/* config_values.c: the parsers of single option values, pure. */
+
 /* "52:54:00:12:34:56" -> 6 bytes; -EINVAL unless six hex pairs, unicast. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
 

@@ -202,10 +202,19 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
  * to whole pages, that starts on a multiple of align (a power of two, at
  * least the page size); MAP_FAILED with errno set otherwise. munmap(p,
  * size) releases all of it. Guest RAM is mapped with VM_RAM_ALIGN, KVM's
- * large-page size (vm.c says why).
+ * large-page size (vm_ram.c says why).
  */
 #define VM_RAM_ALIGN ((size_t)2 << 20)
 void *vm_map_ram_aligned(size_t size, size_t align);
+
+/*
+ * vm_ram.c, for vm_create: map cfg->memory bytes of guest RAM at
+ * VM_RAM_ALIGN (THP advised) into vm->ram, and give it to KVM and vm->mem
+ * as slot 0, up to BOOT_LOW_RAM_END, and slot 1, the rest, from
+ * BOOT_HIGH_RAM_GPA. 0 or VMM_EXIT_*; vm_destroy unmaps vm->ram, also
+ * after a failure here.
+ */
+int vm_map_ram(struct vm *vm, char *err, size_t errlen);
 
 /*
  * thread_stack.c: pthread_create on a stack of size bytes (rounded up to

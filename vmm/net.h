@@ -119,6 +119,15 @@ void net_destroy(struct net_dev *n);
 int net_attach_vtd(struct net_dev *n, char *err, size_t errlen);
 
 /*
+ * vmm/net_ops.c, for net_create: the features the device offers (the
+ * TAP's offloads, and those ring features this kernel's vhost-net has,
+ * from vhost_features), and the transport's callbacks, opaque being the
+ * struct net_dev.
+ */
+uint64_t net_offered_features(uint64_t vhost_features);
+extern const struct virtio_pci_ops net_ops;
+
+/*
  * Point the doorbells at the relay (on) or straight at vhost; nothing when
  * there is no relay. Event-loop thread only (the auto relay, vmm/net.h);
  * takes net->lock, so no VT-d lock may be held.

@@ -14,7 +14,7 @@
  *  - two config access paths that end in the same byte-wise accessor, so
  *    they cannot disagree: ports 0xCF8-0xCFF (mechanism #1) and ECAM.
  *
- * Wiring (vmm/vm.c): pci_bus_init(), pci_dev_init() + pci_dev_add_cap() +
+ * Wiring (vmm/vm_devices.c): pci_bus_init(), pci_dev_init() + pci_dev_add_cap() +
  * pci_bus_add() per device, then pci_bus_attach(), which registers on the
  * (immutable after setup) io_buses:
  *     PIO   0xCF8, 8 ports        pci_conf1_io_ops     (CF8 + CFC..CFF)

@@ -40,7 +40,7 @@ struct vhost_net_queue {
 
 /*
  * Behind an IOMMU: give vhost the translation of [iova, iova + len) before
- * it needs it (for net.c: a synthetic IOTLB miss answered by the VT-d).
+ * it needs it (for net_iommu.c: a synthetic IOTLB miss answered by the VT-d).
  * Best effort: a range that stays untranslated only costs a real miss,
  * except for the used ring at VHOST_NET_SET_BACKEND (see vhost_net_start).
  */

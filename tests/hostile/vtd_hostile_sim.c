@@ -7,7 +7,7 @@
  *
  * It stands in for the guest platform (vtd_hostile_guest*.c) and plays the
  * parts the guest program gets from the real VM:
- *   - MMIO: vtd_mmio_read/write, as vmm/vm.c wires the register page
+ *   - MMIO: vtd_mmio_read/write, as vmm/vm_devices.c wires the register page
  *     (accesses the model refuses read 0; the pages around it are
  *     unclaimed, reads give all ones);
  *   - guest RAM: SIM_RAM bytes; W is its last 16 MiB, and everything

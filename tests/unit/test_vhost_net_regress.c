@@ -59,7 +59,7 @@ static struct {
 	unsigned invalidate_before_backend; /* an INVALIDATE lands before SET_BACKEND call n (1-based) */
 } fake = { .vhost_fd = -1, .tap_fd = -1 };
 
-/* net.c's prefill: a miss answered with an UPDATE for the range. */
+/* net_iommu.c's prefill: a miss answered with an UPDATE for the range. */
 static void fake_prefill(void *opaque, uint64_t iova, uint64_t len)
 {
 	(void)opaque;

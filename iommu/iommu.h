@@ -17,8 +17,9 @@
  *
  * Contents:
  *   1. Second-level walker (vtd_walk.c): requester id + IOVA -> GPA,
- *      legacy (non-scalable) mode, and the extent helper that grows one
- *      translation over neighbouring PTEs for a single vhost UPDATE.
+ *      legacy (non-scalable) mode, and the extent helper (vtd_extent.c)
+ *      that grows one translation over neighbouring PTEs for a single
+ *      vhost UPDATE.
  *   2. vhost IOTLB message codec (iotlb_codec.h, .c): struct vhost_msg (v1, both
  *      ABIs) and struct vhost_msg_v2 to and from byte buffers.
  *   3. Register file (vtd_regs.c; faults and interrupts in vtd_fault.c,

@@ -15,7 +15,7 @@
 #include "../vmm/guest_mem.h"
 
 /* ======================================================================
- * 1. Legacy-mode second-level translation (vtd_walk.c)
+ * 1. Legacy-mode second-level translation (vtd_walk.c; extents: vtd_extent.c)
  * ====================================================================== */
 
 /*
@@ -225,6 +225,24 @@ struct vtd_walk_cursor {
 int vtd_translate_extent_at(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
 			    uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
 			    uint64_t max_len, struct vtd_walk_cursor *cur, struct vtd_extent *out);
+
+/*
+ * Internal to the walker files (vtd_walk.c defines them, vtd_extent.c grows
+ * extents with them); everyone else calls the vtd_translate* functions.
+ */
+/* The argument checks of every vtd_translate* entry point (-EINVAL if false). */
+bool vtd_walk_args_valid(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			 const void *out, unsigned want);
+/* Root, context and page walk of iova into *x, from *c when it holds this
+ * rtaddr, rid and cfg (else *c is refilled); returns the status. */
+enum vtd_status vtd_walk_translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				   uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+				   struct vtd_walk_cursor *c, struct vtd_xlate *x);
+/* The walk of iova from a valid *c (its context and tables), re-reading only
+ * the levels whose index differs from its last walk; returns the status. */
+enum vtd_status vtd_walk_resume(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				struct vtd_walk_cursor *c, uint64_t iova, unsigned want,
+				struct vtd_xlate *x);
 
 /* 2. vhost IOTLB message codec: iotlb_codec.h (self-contained). */
 #include "iotlb_codec.h"

@@ -19,6 +19,8 @@
  *    reserved too, as are the address bits below a superpage's alignment.
  *  - A not-present entry faults with the reason of the access: write if a
  *    write was wanted (a read+write request reports the write), else read.
+ *
+ * Growing a translation into an extent for vhost is vtd_extent.c.
  */
 #include "iommu.h"
 
@@ -152,9 +154,9 @@ static enum vtd_status cursor_walk(const struct guest_mem *gm, const struct vtd_
  * whose index differs from the last walk's IOVA, but not below the level
  * that walk stopped at (the tables under it were not read for that IOVA).
  */
-static enum vtd_status resume(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-			      struct vtd_walk_cursor *c, uint64_t iova, unsigned want,
-			      struct vtd_xlate *x)
+enum vtd_status vtd_walk_resume(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				struct vtd_walk_cursor *c, uint64_t iova, unsigned want,
+				struct vtd_xlate *x)
 {
 	x->domain_id = c->ctx.domain_id;
 	x->tt = c->ctx.tt;
@@ -174,9 +176,9 @@ static enum vtd_status resume(const struct guest_mem *gm, const struct vtd_walk_
 
 /* Root and context entry lookup, then the page walk (or pass-through);
  * from the cursor's context and tables when they are for this requester. */
-static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-				 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
-				 struct vtd_walk_cursor *c, struct vtd_xlate *x)
+enum vtd_status vtd_walk_translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+				   uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
+				   struct vtd_walk_cursor *c, struct vtd_xlate *x)
 {
 	uint64_t e[2];
 	uint64_t rta = rtaddr & ~0xfffull;
@@ -185,7 +187,7 @@ static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_wa
 
 	*x = (struct vtd_xlate){ .status = VTD_OK };
 	if (c->valid && c->rtaddr == rtaddr && c->rid == rid && same_cfg(&c->cfg, cfg))
-		return resume(gm, cfg, c, iova, want, x);
+		return vtd_walk_resume(gm, cfg, c, iova, want, x);
 	c->valid = false;
 	/* rta <= 2^64 - 4096, so adding at most 0xff0 cannot wrap. */
 	if (guest_mem_read(gm, rta + bus * 16u, e, sizeof(e)) != 0)
@@ -238,8 +240,8 @@ static enum vtd_status translate(const struct guest_mem *gm, const struct vtd_wa
 	return cursor_walk(gm, cfg, c, p->levels, iova, want, x);
 }
 
-static bool args_valid(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-		       const void *out, unsigned want)
+bool vtd_walk_args_valid(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
+			 const void *out, unsigned want)
 {
 	return gm != NULL && cfg != NULL && out != NULL && cfg_valid(cfg) &&
 	       (want & ~VTD_PERM_RW) == 0;
@@ -252,95 +254,9 @@ int vtd_translate(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
 	struct vtd_walk_cursor c = { .valid = false };
 	struct vtd_xlate x;
 
-	if (!args_valid(gm, cfg, out, want))
+	if (!vtd_walk_args_valid(gm, cfg, out, want))
 		return -EINVAL;
-	x.status = translate(gm, cfg, rtaddr, rid, iova, want, &c, &x);
+	x.status = vtd_walk_translate(gm, cfg, rtaddr, rid, iova, want, &c, &x);
 	*out = x;
-	return 0;
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-int vtd_translate_extent(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-			 uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
-			 uint64_t max_len, struct vtd_extent *out)
-{
-	struct vtd_walk_cursor c = { .valid = false };
-	return vtd_translate_extent_at(gm, cfg, rtaddr, rid, iova, want, max_len, &c, out);
-}
-
-int vtd_translate_extent_at(const struct guest_mem *gm, const struct vtd_walk_cfg *cfg,
-			    uint64_t rtaddr, uint16_t rid, uint64_t iova, unsigned want,
-			    uint64_t max_len, struct vtd_walk_cursor *cur, struct vtd_extent *out)
-{
-	struct vtd_xlate x;
-
-	if (!args_valid(gm, cfg, out, want) || cur == NULL || max_len < 4096 || (max_len & 0xfff))
-		return -EINVAL;
-	const struct vtd_walk_path *p = &cur->path;
-	*out = (struct vtd_extent){ 0 };
-	out->status = translate(gm, cfg, rtaddr, rid, iova, want, cur, &x);
-	out->domain_id = x.domain_id;
-	out->pass_through = x.pass_through;
-	out->fpd = x.fpd;
-	if (out->status != VTD_OK)
-		return 0;
-
-	const struct guest_region *r = guest_mem_region(gm, x.gpa);
-	if (r == NULL) {
-		out->status = VTD_ST_NOT_RAM;
-		return 0;
-	}
-	/* Cannot wrap: guest_mem_add() rejects regions whose end wraps. */
-	uint64_t region_end = r->gpa + r->size;
-
-	/* Start of the leaf, raised into the region and to within max_len of iova. */
-	uint64_t in_leaf = iova & (x.page_size - 1);
-	uint64_t start = iova - in_leaf, start_gpa = x.gpa - in_leaf;
-	if (start_gpa < r->gpa) {
-		start += r->gpa - start_gpa;
-		start_gpa = r->gpa;
-	}
-	if (iova - start >= max_len) {
-		start = iova & ~0xfffull;
-		start_gpa = x.gpa - (iova & 0xfff);
-		if (start_gpa < r->gpa) {
-			start += r->gpa - start_gpa;
-			start_gpa = r->gpa;
-		}
-	}
-
-	/*
-	 * Upper bound of the extent in GPA terms. Pass-through is one flat
-	 * mapping of the whole IOVA width; otherwise start with the leaf.
-	 */
-	uint64_t limit = (max_len < region_end - start_gpa) ? start_gpa + max_len : region_end;
-	uint64_t end_gpa;
-	if (x.pass_through)
-		end_gpa = min_u64(limit, 1ull << p->width);
-	else
-		end_gpa = min_u64(limit, x.gpa - in_leaf + x.page_size);
-
-	/* Grow over following leaves while they continue the same mapping;
-	 * each step re-reads only the levels whose index changes. */
-	while (!x.pass_through && end_gpa < limit) {
-		uint64_t next = start + (end_gpa - start_gpa);
-		struct vtd_xlate n = { .status = VTD_OK };
-		if (next >> p->width)
-			break;
-		if (resume(gm, cfg, cur, next, VTD_PERM_NONE, &n) != VTD_OK)
-			break;
-		if (n.perm != x.perm || n.gpa != end_gpa)
-			break;
-		end_gpa = min_u64(limit, end_gpa + (n.page_size - (next & (n.page_size - 1))));
-	}
-
-	out->perm = x.perm;
-	out->iova = start;
-	out->gpa = start_gpa;
-	out->len = end_gpa - start_gpa;
 	return 0;
 }

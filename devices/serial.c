@@ -1,6 +1,9 @@
 /*
  * serial.c - a 16550A UART at COM1, as Linux's 8250 driver probes and
  * drives it (see devices.h for the interface and locking rules).
+ * This file is the line state: interrupt sources and the IRQ line, MSR,
+ * the RX FIFO, transmission, init and host input. The guest's register
+ * accesses (by offset and DLAB) are serial_regs.c.
  *
  * Transmission is synchronous: a THR write hands the byte to the tx
  * callback at once, so THR and the shift register are always empty
@@ -33,54 +36,9 @@
  * RX interrupts are raised as soon as data is present (no trigger level or
  * character timeout: both need a clock, and Linux treats them alike).
  */
-#include "devices.h"
+#include "serial_internal.h"
 
 #include <string.h>
-
-enum { REG_RBR_THR, REG_IER, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
-
-#define IER_ERBFI 0x01 /* received data available */
-#define IER_ETBEI 0x02 /* THR empty */
-#define IER_ELSI  0x04 /* receiver line status */
-#define IER_EDSSI 0x08 /* modem status */
-#define IER_MASK  0x0f /* the upper bits read 0 on a 16550A (Linux checks) */
-
-#define IIR_MSI     0x00
-#define IIR_NO_INT  0x01
-#define IIR_THRI    0x02
-#define IIR_RDI     0x04
-#define IIR_RLSI    0x06
-#define IIR_ID_MASK 0x0f
-#define IIR_FIFO_ON 0xc0 /* "16550A with working FIFO" */
-
-#define FCR_ENABLE   0x01
-#define FCR_CLEAR_RX 0x02
-#define FCR_CLEAR_TX 0x04
-
-#define LCR_DLAB 0x80
-
-#define MCR_DTR  0x01
-#define MCR_RTS  0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define MCR_MASK 0x1f
-
-#define LSR_DR     0x01
-#define LSR_OE     0x02
-#define LSR_ERRORS 0x1e /* OE PE FE BI: sticky until LSR is read */
-#define LSR_THRE   0x20
-#define LSR_TEMT   0x40
-
-#define MSR_DCTS   0x01
-#define MSR_DDSR   0x02
-#define MSR_TERI   0x04
-#define MSR_DDCD   0x08
-#define MSR_DELTAS 0x0f
-#define MSR_CTS    0x10
-#define MSR_DSR    0x20
-#define MSR_RI     0x40
-#define MSR_DCD    0x80
 
 /* Interrupt sources, one bit each, in s->iir_pending. */
 #define SRC_RLS 0x01
@@ -105,7 +63,7 @@ static uint8_t sources(const struct serial_8250 *s)
 	return src;
 }
 
-static uint8_t iir_value(const struct serial_8250 *s)
+uint8_t serial_iir_value(const struct serial_8250 *s)
 {
 	uint8_t src = sources(s);
 	uint8_t id = IIR_NO_INT;
@@ -130,7 +88,7 @@ static void drive(struct serial_8250 *s, int level)
 }
 
 /* Called after every change of state; see the edge rules at the top. */
-static void update_irq(struct serial_8250 *s)
+void serial_update_irq(struct serial_8250 *s)
 {
 	uint8_t now = sources(s);
 	uint8_t fresh = now & (uint8_t)~s->iir_pending;
@@ -153,7 +111,7 @@ static void update_irq(struct serial_8250 *s)
  * Recompute MSR's line bits from MCR (loopback) or the fixed "modem
  * present" lines, accumulating delta bits as the chip would.
  */
-static void update_msr(struct serial_8250 *s)
+void serial_update_msr(struct serial_8250 *s)
 {
 	uint8_t lines, changed, delta = 0;
 
@@ -184,7 +142,7 @@ static bool rx_push(struct serial_8250 *s, uint8_t byte)
 	return true;
 }
 
-static uint8_t rx_pop(struct serial_8250 *s)
+uint8_t serial_rx_pop(struct serial_8250 *s)
 {
 	uint8_t byte;
 
@@ -196,11 +154,11 @@ static uint8_t rx_pop(struct serial_8250 *s)
 	return byte;
 }
 
-static void transmit(struct serial_8250 *s, uint8_t byte)
+void serial_transmit(struct serial_8250 *s, uint8_t byte)
 {
 	/* THR full for an instant: the THRE source drops (see top comment). */
 	s->thr_ipending = false;
-	update_irq(s);
+	serial_update_irq(s);
 	if (s->mcr & MCR_LOOP) {
 		/* The chip keeps the FIFO and loses the new byte on overrun. */
 		if (!rx_push(s, byte))
@@ -234,117 +192,7 @@ size_t serial_receive(struct serial_8250 *s, const uint8_t *buf, size_t len)
 	if (!(s->mcr & MCR_LOOP))
 		while (n < len && rx_push(s, buf[n]))
 			n++;
-	update_irq(s);
+	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
-
-/* Accesses wider than a byte act on (and fill in) their first byte only. */
-static void serial_read(void *opaque, uint64_t offset, uint8_t *data, unsigned len)
-{
-	struct serial_8250 *s = opaque;
-	uint8_t v = 0xff;
-	bool dlab;
-
-	if (len == 0 || offset >= SERIAL_NPORTS)
-		return;
-	pthread_mutex_lock(&s->lock);
-	dlab = s->lcr & LCR_DLAB;
-	switch (offset) {
-	case REG_RBR_THR:
-		v = dlab ? s->dll : rx_pop(s);
-		break;
-	case REG_IER:
-		v = dlab ? s->dlm : s->ier;
-		break;
-	case REG_IIR_FCR:
-		v = iir_value(s);
-		/* Reading IIR acknowledges THRE, only if that is what it showed. */
-		if ((v & IIR_ID_MASK) == IIR_THRI)
-			s->thr_ipending = false;
-		break;
-	case REG_LCR:
-		v = s->lcr;
-		break;
-	case REG_MCR:
-		v = s->mcr;
-		break;
-	case REG_LSR:
-		v = (s->lsr & LSR_ERRORS) | (s->rx_count ? LSR_DR : 0) | LSR_THRE | LSR_TEMT;
-		s->lsr &= (uint8_t)~LSR_ERRORS;
-		break;
-	case REG_MSR:
-		v = s->msr;
-		s->msr &= (uint8_t)~MSR_DELTAS;
-		break;
-	case REG_SCR:
-		v = s->scr;
-		break;
-	}
-	update_irq(s);
-	pthread_mutex_unlock(&s->lock);
-	data[0] = v;
-}
-
-static void serial_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned len)
-{
-	struct serial_8250 *s = opaque;
-	uint8_t v;
-	bool dlab;
-
-	if (len == 0 || offset >= SERIAL_NPORTS)
-		return;
-	v = data[0];
-	pthread_mutex_lock(&s->lock);
-	dlab = s->lcr & LCR_DLAB;
-	switch (offset) {
-	case REG_RBR_THR:
-		if (dlab)
-			s->dll = v;
-		else
-			transmit(s, v);
-		break;
-	case REG_IER:
-		if (dlab) {
-			s->dlm = v;
-		} else {
-			/*
-			 * Enabling ETBEI while THR is empty raises THRE at once,
-			 * even if it was acknowledged before: Linux's TX start
-			 * and its UART_BUG_THRE/TXEN probes rely on it.
-			 */
-			if ((v & IER_ETBEI) && !(s->ier & IER_ETBEI))
-				s->thr_ipending = true;
-			s->ier = v & IER_MASK;
-		}
-		break;
-	case REG_IIR_FCR:
-		/* FCR regardless of DLAB, as on the 16550A (no EFR here). */
-		if (((v ^ s->fcr) & FCR_ENABLE) || (v & FCR_CLEAR_RX)) {
-			s->rx_head = 0;
-			s->rx_count = 0;
-		}
-		s->fcr = v & (uint8_t)~(FCR_CLEAR_RX | FCR_CLEAR_TX);
-		break;
-	case REG_LCR:
-		s->lcr = v;
-		break;
-	case REG_MCR:
-		s->mcr = v & MCR_MASK;
-		update_msr(s);
-		break;
-	case REG_SCR:
-		s->scr = v;
-		break;
-	default:
-		/* LSR and MSR: writes only matter for factory test; ignored. */
-		break;
-	}
-	update_irq(s);
-	pthread_mutex_unlock(&s->lock);
-}
-
-const struct io_ops serial_io_ops = {
-	.read = serial_read,
-	.write = serial_write,
-};

@@ -29,8 +29,9 @@
  *   4. Invalidations (vtd_qi.c): the invalidation queue and the mapping of
  *      register-based invalidations, both to one struct vtd_inval.
  *   5. vhost IOTLB bridge (iotlb_bridge.c): MISS -> walk -> UPDATE for one
- *      device on one vhost fd; vtd_inval -> INVALIDATE; counters. It only
- *      write()s whole messages on an fd the caller owns (tests: a socketpair).
+ *      device on one vhost fd; vtd_inval -> INVALIDATE (iotlb_inval.c);
+ *      counters. It only write()s whole messages on an fd the caller owns
+ *      (tests: a socketpair).
  *   6. The VT-d unit (vtd.c): register file + queue + bridges behind ONE
  *      mutex; the ordering invariant of the miss and invalidation paths.
  *

@@ -1,9 +1,9 @@
 /*
  * iotlb_bridge.h - section 5 of the iommu/ interface: the vhost IOTLB
- * bridge of one device (iotlb_bridge.c), what vhost may hold (5b-5c),
- * the ring scan (5d) and late misses (5e). Included through iommu.h,
- * whose header comment states the rules (purity, threat model, locking)
- * these follow.
+ * bridge of one device (iotlb_bridge.c, iotlb_inval.c), what vhost may
+ * hold (5b-5c), the ring scan (5d) and late misses (5e). Included through
+ * iommu.h, whose header comment states the rules (purity, threat model,
+ * locking) these follow.
  */
 #ifndef IOMMU_IOTLB_BRIDGE_H
 #define IOMMU_IOTLB_BRIDGE_H
@@ -11,7 +11,8 @@
 #include "vtd_model.h"
 
 /* ======================================================================
- * 5. vhost IOTLB bridge (iotlb_bridge.c): one device, one vhost fd
+ * 5. vhost IOTLB bridge (iotlb_bridge.c; invalidations: iotlb_inval.c):
+ *    one device, one vhost fd
  * ====================================================================== */
 
 #define IOTLB_HIST_BUCKETS 32 /* bucket i: service time in [2^i, 2^(i+1)) ns; last open */
@@ -297,6 +298,11 @@ int iotlb_bridge_push(struct iotlb_bridge *b, const struct vtd_extent *x);
 
 /* INVALIDATE [first, last] (a range, not everything); 0 or -EIO. */
 int iotlb_bridge_inval_range(struct iotlb_bridge *b, uint64_t first, uint64_t last);
+
+/* The one write path of both halves (iotlb_bridge.c, iotlb_inval.c):
+ * encode m in b->wire, write() it whole on b->fd; 0, or -EIO (counted in
+ * st.write_errors). */
+int iotlb_bridge_send_msg(struct iotlb_bridge *b, const struct iotlb_msg *m);
 
 /*
  * iotlb_sync.c, for iotlb_bridge_invalidate (caller holds the VT-d lock):

@@ -364,6 +364,60 @@ void iotlb_bridge_scan_rings(struct iotlb_bridge *b);
 void iotlb_bridge_scan_ring(struct iotlb_bridge *b, unsigned only, uint16_t max);
 
 /*
+ * 5d, internal to iommu/ (not for vmm/ or devices/): the guarded ring
+ * reader (iotlb_ringread.c) that the scan and iotlb_ringscan_find
+ * (iotlb_ringscan.c) read the rings through. Why reading guest-written
+ * rings this way is safe: the top of iotlb_ringread.c.
+ */
+#define IOTLB_RING_CACHE 8u /* translated ring pages kept during a scan */
+
+/* One scan or find in progress: the translation it reads (and pushes)
+ * through, what it may still spend, and the ring pages it translated. */
+struct iotlb_ring_scan {
+	struct iotlb_bridge *b;
+	const struct vtd_walk_cfg *cfg;
+	uint64_t root;
+	uint16_t did;
+	unsigned budget;         /* UPDATEs left */
+	unsigned work;           /* reads + walks left */
+	/* One cursor for the scan: ring pages and buffers mostly share their
+	 * upper tables (see vtd_model.h for why this is as sound as fresh walks
+	 * under the VT-d lock). */
+	struct vtd_walk_cursor cur;
+	uint64_t page[IOTLB_RING_CACHE];
+	const uint8_t *host[IOTLB_RING_CACHE];
+	unsigned next;
+};
+
+/* The little-endian u16 at iova, read as the device would (read permission,
+ * b->rid, guest RAM only; a page walk costs one unit of work); false if not. */
+bool iotlb_ring_rd16(struct iotlb_ring_scan *s, uint64_t iova, uint16_t *v);
+
+/* One buffer of a queued chain, as iotlb_ring_walk_queued hands them out. */
+struct iotlb_ring_buf {
+	uint16_t pos, head, desc; /* avail position, chain head, index in its table */
+	bool indirect;            /* desc indexes head's indirect table */
+	uint64_t addr;
+	uint32_t len;
+};
+
+/* Called for each buffer; false stops the walk. */
+typedef bool (*iotlb_ring_buf_fn)(struct iotlb_ring_scan *s, const struct iotlb_ring_buf *rb,
+				  void *opaque);
+
+/*
+ * Hand fn each buffer of the chains queued at avail positions [from, to):
+ * direct descriptors in chain order; for an indirect head, the table itself
+ * (vhost reads it through the IOTLB too) and then its first IND_MAX
+ * entries, nested indirect ones skipped (invalid in virtio). A chain stops
+ * after num hops or at an unreadable descriptor, the walk at an unreadable
+ * avail entry. Returns the position fn stopped at; else `to`, or, when the
+ * work budget ran out, the position in progress then.
+ */
+uint16_t iotlb_ring_walk_queued(struct iotlb_ring_scan *s, const struct iotlb_vring *r,
+				uint16_t from, uint16_t to, iotlb_ring_buf_fn fn, void *opaque);
+
+/*
  * The kick relay's auto mode (vmm/net.h). A guest that invalidates page by
  * page (Linux iommu.strict=1: every unmap) posts buffers that only its kick
  * announces, and the relay's scan saves vhost a miss on each; a guest that

@@ -408,7 +408,7 @@ typedef bool (*iotlb_ring_buf_fn)(struct iotlb_ring_scan *s, const struct iotlb_
 /*
  * Hand fn each buffer of the chains queued at avail positions [from, to):
  * direct descriptors in chain order; for an indirect head, the table itself
- * (vhost reads it through the IOTLB too) and then its first IND_MAX
+ * (vhost reads it through the IOTLB too) and then its first IND_MAX (64)
  * entries, nested indirect ones skipped (invalid in virtio). A chain stops
  * after num hops or at an unreadable descriptor, the walk at an unreadable
  * avail entry. Returns the position fn stopped at; else `to`, or, when the

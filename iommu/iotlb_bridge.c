@@ -51,9 +51,21 @@ int iotlb_bridge_send_msg(struct iotlb_bridge *b, const struct iotlb_msg *m)
 		return -EIO;
 	}
 	ssize_t w;
+	uint64_t t0 = iotlb_now_ns();
 	do {
 		w = write(b->fd, buf, (size_t)n);
 	} while (w < 0 && errno == EINTR);
+	uint64_t ns = iotlb_now_ns() - t0;
+	struct iotlb_write_time *wt = m->type == IOTLB_UPDATE     ? &b->st.wr_update
+				      : m->type == IOTLB_INVALIDATE ? &b->st.wr_inval
+								    : NULL;
+	if (wt != NULL) {
+		wt->n++;
+		wt->ns_sum += ns;
+		if (ns > wt->ns_max)
+			wt->ns_max = ns;
+		iotlb_hist_add(wt->hist, ns);
+	}
 	if (w != n) {
 		b->st.write_errors++;
 		b->st.last_write_errno = w < 0 ? errno : 0;
@@ -174,15 +186,20 @@ uint64_t iotlb_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void iotlb_hist_add(uint64_t *hist, uint64_t ns)
+{
+	unsigned bucket = ns == 0 ? 0 : 63u - (unsigned)__builtin_clzll(ns);
+	if (bucket >= IOTLB_HIST_BUCKETS)
+		bucket = IOTLB_HIST_BUCKETS - 1;
+	hist[bucket]++;
+}
+
 static void account_time(struct iotlb_stats *st, uint64_t ns)
 {
 	st->svc_ns_sum += ns;
 	if (ns > st->svc_ns_max)
 		st->svc_ns_max = ns;
-	unsigned bucket = ns == 0 ? 0 : 63u - (unsigned)__builtin_clzll(ns);
-	if (bucket >= IOTLB_HIST_BUCKETS)
-		bucket = IOTLB_HIST_BUCKETS - 1;
-	st->svc_hist[bucket]++;
+	iotlb_hist_add(st->svc_hist, ns);
 }
 
 int iotlb_bridge_handle_miss(struct iotlb_bridge *b, const struct iotlb_msg *m)

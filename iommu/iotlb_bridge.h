@@ -17,6 +17,21 @@
 
 #define IOTLB_HIST_BUCKETS 32 /* bucket i: service time in [2^i, 2^(i+1)) ns; last open */
 
+/*
+ * Time spent in write() for one kind of message on the vhost fd. vhost
+ * handles each message under its device mutex and every virtqueue mutex,
+ * so this is what a message costs the thread that sends it (the event
+ * loop for UPDATEs, mostly; the guest's vCPU, waiting in its flush, for
+ * INVALIDATEs), including any wait for the vhost worker to let go of a
+ * virtqueue. Failed writes are counted too.
+ */
+struct iotlb_write_time {
+	uint64_t n, ns_sum, ns_max;
+	uint64_t hist[IOTLB_HIST_BUCKETS]; /* buckets as svc_hist */
+};
+/* Add ns to a log2 histogram of IOTLB_HIST_BUCKETS buckets. */
+void iotlb_hist_add(uint64_t *hist, uint64_t ns);
+
 struct iotlb_stats {
 	uint64_t misses;        /* MISS messages handled */
 	uint64_t updates;       /* UPDATE messages written */
@@ -45,6 +60,7 @@ struct iotlb_stats {
 	uint64_t svc_ns_sum;    /* miss service time (walk + write of its UPDATE) */
 	uint64_t svc_ns_max;
 	uint64_t svc_hist[IOTLB_HIST_BUCKETS];
+	struct iotlb_write_time wr_update, wr_inval;
 };
 
 /*

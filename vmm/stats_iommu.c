@@ -25,6 +25,16 @@ struct iommu_snap {
 	bool translating;
 };
 
+static void add_write_time(struct iotlb_write_time *t, const struct iotlb_write_time *s)
+{
+	t->n += s->n;
+	t->ns_sum += s->ns_sum;
+	if (s->ns_max > t->ns_max)
+		t->ns_max = s->ns_max;
+	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
+		t->hist[i] += s->hist[i];
+}
+
 static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 {
 	t->misses += s->misses;
@@ -55,6 +65,8 @@ static void add_stats(struct iotlb_stats *t, const struct iotlb_stats *s)
 		t->svc_ns_max = s->svc_ns_max;
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		t->svc_hist[i] += s->svc_hist[i];
+	add_write_time(&t->wr_update, &s->wr_update);
+	add_write_time(&t->wr_inval, &s->wr_inval);
 }
 
 static void snapshot(const struct vm *vm, struct iommu_snap *s)
@@ -80,19 +92,20 @@ static void snapshot(const struct vm *vm, struct iommu_snap *s)
 }
 
 /*
- * Median miss service time from the log2 histogram: the upper bound of the
- * bucket holding the middle sample (bucket i is [2^i, 2^(i+1)) ns), so the
- * true median is below it and at least half of it. 0 when there were none.
+ * Median of a log2 histogram (a miss service time, a write time): the upper
+ * bound of the bucket holding the middle sample (bucket i is [2^i, 2^(i+1))
+ * ns), so the true median is below it and at least half of it. 0 when
+ * there were none.
  */
-static uint64_t hist_median_ns(const struct iotlb_stats *st)
+static uint64_t hist_median_ns(const uint64_t *hist)
 {
 	uint64_t total = 0, seen = 0;
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
-		total += st->svc_hist[i];
+		total += hist[i];
 	if (total == 0)
 		return 0;
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++) {
-		seen += st->svc_hist[i];
+		seen += hist[i];
 		if (seen * 2 >= total)
 			return i + 1 < 64 ? 1ULL << (i + 1) : UINT64_MAX;
 	}
@@ -110,6 +123,17 @@ static const char *wire_name(enum iotlb_wire w)
 		return "v1-32";
 	}
 	return "?";
+}
+
+static void json_write_time(FILE *f, const char *name, const struct iotlb_write_time *w)
+{
+	fprintf(f,
+		", \"%s\": { \"n\": %" PRIu64 ", \"ns_sum\": %" PRIu64 ", \"ns_max\": %" PRIu64
+		", \"ns_median_le\": %" PRIu64 ", \"ns_log2_hist\": [",
+		name, w->n, w->ns_sum, w->ns_max, hist_median_ns(w->hist));
+	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
+		fprintf(f, "%s%" PRIu64, i ? ", " : "", w->hist[i]);
+	fprintf(f, "] }");
 }
 
 static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
@@ -132,10 +156,12 @@ static void json_bridge_stats(FILE *f, const struct iotlb_stats *st)
 		st->ringscanned, st->kick_scans, st->kick_scanned, st->relay_switches, st->resyncs,
 		st->resync_kept, st->resync_stale, st->resync_ns_sum, st->resync_walk_ns_sum,
 		st->resync_ns_max, st->stale_misses, st->svc_ns_sum, st->svc_ns_max,
-		hist_median_ns(st));
+		hist_median_ns(st->svc_hist));
 	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
 		fprintf(f, "%s%" PRIu64, i ? ", " : "", st->svc_hist[i]);
 	fputc(']', f);
+	json_write_time(f, "write_update", &st->wr_update);
+	json_write_time(f, "write_invalidate", &st->wr_inval);
 }
 
 void vm_write_iommu_json(FILE *f, const struct vm *vm, const char *in)
@@ -199,11 +225,14 @@ void vm_print_iommu_summary(const struct vm *vm)
 		" (domain flushes re-walked %" PRIu64 ", entries kept %" PRIu64 ", changed %" PRIu64 ")"
 		" faults %" PRIu64 " (late misses, not faults: %" PRIu64 ") mapped %" PRIu64
 		" KiB, miss service median <%.1f us max %.1f us"
+		", write median UPDATE <%.1f us INVALIDATE <%.1f us"
 		"; guest invalidations %" PRIu64 " (queued descriptors %" PRIu64 ")\n",
 		t->misses, t->updates, t->prefetched, t->eager, t->ringscanned, t->kick_scanned,
 		t->invalidates, t->resyncs,
 		t->resync_kept, t->resync_stale, t->faults, t->stale_misses,
 		t->bytes_mapped >> 10,
-		(double)hist_median_ns(t) / 1000.0, (double)t->svc_ns_max / 1000.0, inv,
+		(double)hist_median_ns(t->svc_hist) / 1000.0, (double)t->svc_ns_max / 1000.0,
+		(double)hist_median_ns(t->wr_update.hist) / 1000.0,
+		(double)hist_median_ns(t->wr_inval.hist) / 1000.0, inv,
 		s.qi.descs);
 }

@@ -41,6 +41,19 @@ static void test_identity_when_te_off(void **state)
 	assert_int_equal(e->br.st.bytes_mapped, A_SIZE + B_SIZE);
 }
 
+/* w counted n writes, each in one bucket, the longest no longer than all. */
+static void assert_write_time(const struct iotlb_write_time *w, uint64_t n)
+{
+	uint64_t h = 0;
+	for (unsigned i = 0; i < IOTLB_HIST_BUCKETS; i++)
+		h += w->hist[i];
+	assert_int_equal(w->n, n);
+	assert_int_equal(h, n);
+	assert_true(w->ns_max <= w->ns_sum);
+	if (n > 0)
+		assert_true(w->ns_sum > 0);
+}
+
 static void test_translated_extent_merged(void **state)
 {
 	struct env *e = *state;
@@ -64,6 +77,10 @@ static void test_translated_extent_merged(void **state)
 		h += e->br.st.svc_hist[i];
 	assert_int_equal(h, 1);
 	assert_true(e->br.st.svc_ns_max <= e->br.st.svc_ns_sum);
+	/* Its one write is timed as an UPDATE's; setup's INVALIDATE as one. */
+	assert_write_time(&e->br.st.wr_update, 1);
+	assert_write_time(&e->br.st.wr_inval, e->br.st.invalidates);
+	assert_true(e->br.st.wr_update.ns_sum <= e->br.st.svc_ns_sum);
 }
 
 static void test_translated_superpage(void **state)
@@ -201,6 +218,8 @@ static void test_invalidate_before_wait_status(void **state)
 	submit(e);
 	expect_inval(e, 0x200000, 0x2000);
 	assert_int_equal(status_word(e), 3);
+	assert_write_time(&e->br.st.wr_inval, e->br.st.invalidates);
+	assert_write_time(&e->br.st.wr_update, e->br.st.updates);
 	/* A miss now faults and sends nothing. */
 	assert_int_equal(miss(e, 0x200000, VTD_PERM_R), -EFAULT);
 	expect_none(e);

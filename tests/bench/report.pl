@@ -60,6 +60,28 @@ sub stat3 {
 	return { median => $med, min => $v[0], max => $v[-1], n => $n };
 }
 
+# One kind of vhost message's write() times over a boot (vmm --stats:
+# count, sum, log2 histogram): median (upper bound of its bucket), mean,
+# and the writes of 65.5 µs (2^16 ns) or more (bucket 16 on): their share of the
+# count, and of the time, estimated at 1.5 x each bucket's lower bound.
+my $TAIL_BUCKET = 16;
+sub write_time {
+	my ($w) = @_;
+	my $n = num($w->{n}) or return undef;
+	my @h = @{ $w->{ns_log2_hist} || [] };
+	my ($tail_n, $tail_ns) = (0, 0);
+	for my $i ($TAIL_BUCKET .. $#h) {
+		$tail_n += $h[$i];
+		$tail_ns += $h[$i] * 1.5 * 2**$i;
+	}
+	my $sum = num($w->{ns_sum}) || 0;
+	return {
+		n => $n, median_le_us => num($w->{ns_median_le}) / 1000, mean_us => $sum / $n / 1000,
+		max_us => num($w->{ns_max}) / 1000, tail_count_share => $tail_n / $n,
+		tail_time_share => $sum ? ($tail_ns > $sum ? 1 : $tail_ns / $sum) : undef,
+	};
+}
+
 my $meta = read_kv("$run/meta.txt");
 my $host = read_kv("$run/host.txt");
 my @configs = split ' ', ($meta->{configs} // '');
@@ -155,6 +177,9 @@ for my $cfg (@configs) {
 			if (my $io = $stats->{iommu} && $stats->{iommu}{iotlb}) {
 				$boot->{vmm_stats}{iotlb} = { map { $_ => $io->{$_} } grep { exists $io->{$_} }
 					qw(misses updates invalidates faults bytes_mapped miss_ns_sum miss_ns_max miss_ns_median_le) };
+				for my $k (qw(write_update write_invalidate)) {
+					$boot->{vmm_stats}{$k} = write_time($io->{$k}) if ref $io->{$k} eq 'HASH';
+				}
 			}
 		}
 		# kprobe totals over the whole boot (first and last rows with counts).
@@ -278,6 +303,11 @@ for my $cfg (@configs) {
 	}
 	$s->{vmm_stats_per_gib} = { map { my $k = $_; ($k => stat3(map { $_->{vmm_stats_per_gib} ? $_->{vmm_stats_per_gib}{$k} : undef } @cb)) } qw(misses updates invalidates) }
 		if $cfg =~ /^vmm/;
+	for my $k (qw(write_update write_invalidate)) {
+		my @w = grep { defined } map { $_->{vmm_stats} ? $_->{vmm_stats}{$k} : undef } @cb;
+		$s->{$k} = { map { my $f = $_; ($f => stat3(map { $_->{$f} } @w)) }
+			qw(n median_le_us mean_us max_us tail_count_share tail_time_share) } if @w;
+	}
 	# Stalls: every network run (tcprr and iperf3) that was attempted.
 	my @att = grep { $_->{status} ne 'not_run' } @cr;
 	$s->{stalls} = {
@@ -662,6 +692,26 @@ if (%unit_cost) {
 		'`build/testbed-cost`, alone, before any guest: median (min–max) over 15 rounds, µs per unit. Uncontended, so a lower bound of the same unit under load.', '',
 		'| unit | test bed (L1) [µs] | this machine [µs] |', '|---|---|---|';
 	push @md, sprintf('| %s | %s | %s |', $_->[1], $cell->($unit_cost{l1}, $_->[0]), $cell->($unit_cost{host}, $_->[0])) for @units;
+}
+my @wt = grep { $sum{$_} && ($sum{$_}{write_update} || $sum{$_}{write_invalidate}) } @configs;
+if (@wt) {
+	push @md, '', '## What the messages cost in the running guests', '',
+		"vmm's `--stats`: the time each UPDATE and INVALIDATE spent in `write()` on the vhost fd, over each whole boot; "
+		. 'UPDATEs are written mostly by the event loop, INVALIDATEs by the vCPU during the guest\'s flush. '
+		. 'Median per boot (an upper bound: its log2 bucket\'s), mean, and the writes of 65.5 µs (2^16 ns) or more: '
+		. 'their share of the writes and, estimated from the buckets, of the time in writes. Median (min–max) over the boots.', '',
+		'| configuration | message | writes per boot | median [µs] | mean [µs] | ≥ 65.5 µs: share of writes | … share of the time |',
+		'|---|---|---|---|---|---|---|';
+	my $pct = sub { sprintf('%.1f%%', 100 * $_[0]) };
+	for my $c (@wt) {
+		for my $k (qw(write_update write_invalidate)) {
+			my $w = $sum{$c}{$k} or next;
+			next unless $w->{n} && $w->{n}{median} > 0;
+			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s |', L($c), $k eq 'write_update' ? 'UPDATE' : 'INVALIDATE',
+				mmm($w->{n}, \&fmt_int), mmm($w->{median_le_us}), mmm($w->{mean_us}),
+				mmm($w->{tail_count_share}, $pct), mmm($w->{tail_time_share}, $pct));
+		}
+	}
 }
 push @md, '', 'Chart: `results.png`. Raw data: `' . $run . '/`.', '';
 open(my $mf, '>', "$run/results.md") or die "$0: $run/results.md: $!\n";

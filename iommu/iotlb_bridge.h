@@ -145,7 +145,17 @@ struct iotlb_held {
 	unsigned n;             /* slots in use, live or not */
 	unsigned live;
 	bool overflow;          /* an entry vhost may hold is missing: flush totally */
-	struct iotlb_held_sorted sorted[IOTLB_HELD_MAX]; /* resync scratch only */
+	/*
+	 * The live entries in IOVA order, as iotlb_held_sort left them. While
+	 * sorted_valid (no add or reset since), it lists every entry that
+	 * can be live (drops only mark entries dead, and slots do not move),
+	 * so a drop can binary-search it instead of scanning every slot: a
+	 * flush's re-walk sorts once and then sends tens of INVALIDATEs.
+	 */
+	struct iotlb_held_sorted sorted[IOTLB_HELD_MAX];
+	unsigned nsorted;
+	uint64_t sorted_maxlen; /* longest entry listed: how far back a drop looks */
+	bool sorted_valid;
 };
 
 void iotlb_held_reset(struct iotlb_held *h);
@@ -157,6 +167,9 @@ void iotlb_held_add(struct iotlb_held *h, uint64_t iova, uint64_t len, uint64_t 
 void iotlb_held_drop(struct iotlb_held *h, uint64_t *first, uint64_t *last);
 /* May vhost hold a translated entry overlapping [first, last]? */
 bool iotlb_held_overlaps(const struct iotlb_held *h, uint64_t first, uint64_t last);
+/* List the live entries in IOVA order in h->sorted (and make drops use
+ * it until the next add or reset); returns how many. */
+unsigned iotlb_held_sort(struct iotlb_held *h);
 
 #define IOTLB_PUSHED_SLOTS 4096
 /* Off since the ring scan (5d) finds the buffers vhost will want: in a

@@ -13,6 +13,7 @@
  */
 #include "iommu.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void iotlb_held_reset(struct iotlb_held *h)
@@ -20,6 +21,7 @@ void iotlb_held_reset(struct iotlb_held *h)
 	h->n = 0;
 	h->live = 0;
 	h->overflow = false;
+	h->sorted_valid = false;
 }
 
 static void compact(struct iotlb_held *h)
@@ -36,6 +38,7 @@ void iotlb_held_add(struct iotlb_held *h, uint64_t iova, uint64_t len, uint64_t 
 {
 	if (h->overflow || len == 0)
 		return; /* already "anything possible" until the next total flush */
+	h->sorted_valid = false; /* it would miss this entry, and compact moves slots */
 	/* Only here, never in drop: a resync walks the array while it drops. */
 	if (h->n == IOTLB_HELD_MAX || h->n - h->live > h->live + 64)
 		compact(h);
@@ -54,19 +57,65 @@ static bool overlaps(const struct iotlb_held_ent *e, uint64_t first, uint64_t la
 	return e->iova <= last && first <= e->iova + (e->len - 1);
 }
 
+static int by_iova(const void *a, const void *b)
+{
+	uint64_t x = ((const struct iotlb_held_sorted *)a)->iova;
+	uint64_t y = ((const struct iotlb_held_sorted *)b)->iova;
+	return (x > y) - (x < y);
+}
+
+unsigned iotlb_held_sort(struct iotlb_held *h)
+{
+	unsigned n = 0;
+	uint64_t maxlen = 0;
+	for (unsigned i = 0; i < h->n; i++) {
+		if (!h->e[i].live)
+			continue;
+		h->sorted[n++] = (struct iotlb_held_sorted){ .iova = h->e[i].iova, .idx = (uint16_t)i };
+		if (h->e[i].len > maxlen)
+			maxlen = h->e[i].len;
+	}
+	qsort(h->sorted, n, sizeof(h->sorted[0]), by_iova);
+	h->nsorted = n;
+	h->sorted_maxlen = maxlen;
+	h->sorted_valid = true;
+	return n;
+}
+
+/* Mark e dead and widen [*lo, *hi] to it, if it is live and overlaps
+ * [first, last]. */
+static void drop_one(struct iotlb_held *h, struct iotlb_held_ent *e, uint64_t first,
+		     uint64_t last, uint64_t *lo, uint64_t *hi)
+{
+	if (!e->live || !overlaps(e, first, last))
+		return;
+	e->live = false;
+	h->live--;
+	if (e->iova < *lo)
+		*lo = e->iova;
+	if (e->iova + (e->len - 1) > *hi)
+		*hi = e->iova + (e->len - 1);
+}
+
 void iotlb_held_drop(struct iotlb_held *h, uint64_t *first, uint64_t *last)
 {
 	uint64_t lo = *first, hi = *last;
-	for (unsigned i = 0; i < h->n; i++) {
-		struct iotlb_held_ent *e = &h->e[i];
-		if (e->live && overlaps(e, *first, *last)) {
-			e->live = false;
-			h->live--;
-			if (e->iova < lo)
-				lo = e->iova;
-			if (e->iova + (e->len - 1) > hi)
-				hi = e->iova + (e->len - 1);
+	if (!h->sorted_valid) {
+		for (unsigned i = 0; i < h->n; i++)
+			drop_one(h, &h->e[i], *first, *last, &lo, &hi);
+	} else {
+		/* An overlapping entry starts in [first - (maxlen - 1), last]. */
+		uint64_t from = *first > h->sorted_maxlen ? *first - (h->sorted_maxlen - 1) : 0;
+		unsigned a = 0, b = h->nsorted; /* first sorted index with iova >= from */
+		while (a < b) {
+			unsigned mid = a + (b - a) / 2;
+			if (h->sorted[mid].iova < from)
+				a = mid + 1;
+			else
+				b = mid;
 		}
+		for (unsigned k = a; k < h->nsorted && h->sorted[k].iova <= *last; k++)
+			drop_one(h, &h->e[h->sorted[k].idx], *first, *last, &lo, &hi);
 	}
 	*first = lo;
 	*last = hi;

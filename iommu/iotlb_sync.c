@@ -27,7 +27,6 @@
 #include "iommu.h"
 
 #include <errno.h>
-#include <stdlib.h>
 
 #define PAGE 4096ull
 
@@ -52,13 +51,6 @@ static bool still_valid(const struct iotlb_bridge *b, const struct vtd_walk_cfg 
 	return true;
 }
 
-static int by_iova(const void *a, const void *b)
-{
-	uint64_t x = ((const struct iotlb_held_sorted *)a)->iova;
-	uint64_t y = ((const struct iotlb_held_sorted *)b)->iova;
-	return (x > y) - (x < y);
-}
-
 /*
  * Stale entries are invalidated in runs: every stale entry between two
  * entries vhost keeps, in IOVA order, goes in one INVALIDATE from the
@@ -80,12 +72,9 @@ int iotlb_bridge_resync(struct iotlb_bridge *b, bool any_did, uint16_t did)
 	uint64_t root = vtd_regs_root(b->regs);
 	struct iotlb_held *h = &b->held;
 	struct iotlb_held_sorted *srt = h->sorted;
-	unsigned n = 0;
 	b->st.resyncs++;
-	for (unsigned i = 0; i < h->n; i++)
-		if (h->e[i].live)
-			srt[n++] = (struct iotlb_held_sorted){ .iova = h->e[i].iova, .idx = (uint16_t)i };
-	qsort(srt, n, sizeof(*srt), by_iova);
+	/* Sorted once: the INVALIDATEs below drop through it too. */
+	unsigned n = iotlb_held_sort(h);
 	/* In IOVA order, one cursor: entries in one 2 MiB window share every
 	 * table but the leaf, so each costs about one PTE read instead of a
 	 * walk from the root (vtd_model.h). The guest's vCPU waits for this. */

@@ -165,6 +165,62 @@ static void test_held_overflow_paths(void **state)
  * mapping then, so vhost never misses on it; the unmap's flush takes it
  * back. Other domains, non-present pages and big ranges push nothing.
  */
+/*
+ * A drop through the sorted list (after iotlb_held_sort) must take exactly
+ * what the scan of every slot takes, and widen the range the same way:
+ * random lists with long entries among short ones, overlaps, dead slots,
+ * and drops that start before, inside and past them. A failed binary
+ * search bound (an entry starting before `first` that reaches into it)
+ * shows up as a live entry here that the scan dropped.
+ */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+static void test_held_sorted_drop_matches_scan(void **state)
+{
+	(void)state;
+	static struct iotlb_held a, b;
+	for (unsigned round = 0; round < 200; round++) {
+		iotlb_held_reset(&a);
+		unsigned entries = 1 + (unsigned)rnd(600);
+		for (unsigned i = 0; i < entries; i++) {
+			uint64_t iova = rnd(4096) << 12;
+			uint64_t len = (rnd(8) == 0 ? 1 + rnd(64) : 1) << 12;
+			iotlb_held_add(&a, iova, len, iova, VTD_PERM_R, 1);
+		}
+		/* Some dead slots before the sort, as after earlier flushes. */
+		for (unsigned i = 0; i < 5; i++) {
+			uint64_t lo = rnd(4096) << 12, hi = lo + 0xfff;
+			iotlb_held_drop(&a, &lo, &hi);
+		}
+		b = a;
+		assert_int_equal(iotlb_held_sort(&b), b.live);
+		for (unsigned k = 0; k < 40; k++) {
+			uint64_t first = rnd(4200) << 12, last = first + (rnd(16) << 12) + rnd(4096);
+			uint64_t alo = first, ahi = last, blo = first, bhi = last;
+			iotlb_held_drop(&a, &alo, &ahi);
+			iotlb_held_drop(&b, &blo, &bhi);
+			assert_int_equal(alo, blo);
+			assert_int_equal(ahi, bhi);
+			assert_int_equal(a.live, b.live);
+		}
+		for (unsigned i = 0; i < a.n; i++)
+			assert_int_equal(a.e[i].live, b.e[i].live);
+		/* An add ends the sorted view: the new entry must be droppable. */
+		iotlb_held_add(&b, 1ull << 40, 0x1000, 0, VTD_PERM_R, 1);
+		assert_false(b.sorted_valid);
+		uint64_t lo = 1ull << 40, hi = lo;
+		iotlb_held_drop(&b, &lo, &hi);
+		assert_false(iotlb_held_overlaps(&b, 1ull << 40, 1ull << 40));
+	}
+}
+
 static void test_caching_mode_eager(void **state)
 {
 	struct env *e = *state;
@@ -212,6 +268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain_flush_rewalk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_coalesces_runs, setup, teardown),
 		cmocka_unit_test(test_held_overflow_paths),
+		cmocka_unit_test(test_held_sorted_drop_matches_scan),
 		cmocka_unit_test_setup_teardown(test_caching_mode_eager, setup_caching_mode, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,6 +75,20 @@ static void net_unbind_irqfds(struct net_dev *n)
 	}
 }
 
+/* Undo what net_start wired, after vhost stopped or failed to start: the
+ * bridge forgets the rings (no ring scan), the doorbells lose their
+ * ioeventfds, the queues their irqfds. */
+static void net_detach(struct net_dev *n)
+{
+	if (n->iommu)
+		(void)vtd_set_vrings(n->vm->vtd, &n->bridge, NULL, 0);
+	pthread_mutex_lock(&n->lock);
+	net_doorbells(n, n->bar_addr, false);
+	n->started = false;
+	pthread_mutex_unlock(&n->lock);
+	net_unbind_irqfds(n);
+}
+
 static int net_start(void *opaque, uint64_t features, const struct virtio_pci_queue *q,
 		     unsigned nq)
 {
@@ -115,13 +129,7 @@ static int net_start(void *opaque, uint64_t features, const struct virtio_pci_qu
 	int rc = vhost_net_start(&n->vhost, features, vq, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "vmm: net%u: cannot start vhost-net: %s\n", n->index, err);
-		if (n->iommu)
-			(void)vtd_set_vrings(n->vm->vtd, &n->bridge, NULL, 0);
-		pthread_mutex_lock(&n->lock);
-		net_doorbells(n, n->bar_addr, false);
-		n->started = false;
-		pthread_mutex_unlock(&n->lock);
-		net_unbind_irqfds(n);
+		net_detach(n);
 	}
 	return rc;
 }
@@ -132,13 +140,7 @@ static void net_stop(void *opaque)
 	int rc = vhost_net_stop(&n->vhost);
 	if (rc < 0)
 		fprintf(stderr, "vmm: net%u: stopping vhost-net: %s\n", n->index, strerror(-rc));
-	if (n->iommu)
-		(void)vtd_set_vrings(n->vm->vtd, &n->bridge, NULL, 0);
-	pthread_mutex_lock(&n->lock);
-	net_doorbells(n, n->bar_addr, false);
-	n->started = false;
-	pthread_mutex_unlock(&n->lock);
-	net_unbind_irqfds(n);
+	net_detach(n);
 }
 
 /* A kick that missed the ioeventfd (e.g. a 1-byte write): pass it on by hand,

@@ -8,6 +8,10 @@
  * That count is small in practice (the rings plus the buffers in flight:
  * a few hundred), which is why a linear scan beats a tree here; the scans
  * run under the VT-d lock on the invalidation path, never per packet.
+ * The exception is a domain flush's re-walk, which sends tens of
+ * INVALIDATEs in a row: it sorts the live entries once
+ * (iotlb_held_sort), and until the next add each drop binary-searches
+ * that view instead of scanning.
  *
  * Nothing here allocates or does I/O; the table lives in the bridge.
  */
@@ -15,6 +19,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(IOTLB_HELD_MAX <= 65536, "iotlb_held_sorted.idx is 16 bits");
 
 void iotlb_held_reset(struct iotlb_held *h)
 {

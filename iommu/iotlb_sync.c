@@ -30,8 +30,6 @@
 
 #define PAGE 4096ull
 
-_Static_assert(IOTLB_HELD_MAX <= 65536, "iotlb_held_sorted.idx is 16 bits");
-
 /* Does every page of e still translate to the same GPA with at least e's
  * permission, in e's domain? */
 static bool still_valid(const struct iotlb_bridge *b, const struct vtd_walk_cfg *cfg,

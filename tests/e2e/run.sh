@@ -163,9 +163,10 @@ l1_phase() { # PHASE
 	# The test bed's own kernel (L1) can die or hang under nested SVM
 	# emulated by TCG (docs/STRICT-CRASH.md: a panic with a corrupted
 	# per-CPU base; an L1 stopped by run-in-l1.sh after a long soft
-	# lockup, L1-HUNG). That is the test bed failing, not a check,
-	# and no user-space VMM can cause it: say so, and run the checks once
-	# more in a fresh L1 boot. A second failure is reported as it is.
+	# lockup or a stopped heartbeat, L1-HUNG). That is the test bed
+	# failing, not a check, and no user-space VMM can cause it: say so,
+	# and run the checks once more in a fresh L1 boot. A second failure
+	# is reported as it is.
 	if [ "$rc" = 125 ] &&
 		{ crash=$(grep -a -m 1 'L1-HUNG' "$ROOT/build/testbed/last-l1.log" 2>/dev/null) ||
 			crash=$(grep -a -m 1 -E 'Kernel panic|BUG: (TASK stack guard|unable to handle)' \

@@ -10,9 +10,16 @@
 # -a", and the instructions at each CPU's rip), writes them to OUT, and
 # quits L1. Look the rips up in L1's kallsyms (docs/STRICT-CRASH.md,
 # Session 4, did this by hand). It ends by itself when that L1 is gone.
+#
+# hang-watch.py --now OUT RUN samples that run's L1 at once and quits it:
+# run-in-l1.sh does so when L1's heartbeat stops (a hang too complete for
+# any console message).
 import glob, os, socket, sys, time
-if len(sys.argv) not in (2, 3):
-    sys.exit('usage: hang-watch.py OUT [RUN]')
+now = len(sys.argv) > 1 and sys.argv[1] == '--now'
+if now:
+    del sys.argv[1]
+if len(sys.argv) not in (2, 3) or (now and len(sys.argv) != 3):
+    sys.exit('usage: hang-watch.py OUT [RUN] | hang-watch.py --now OUT RUN')
 out = sys.argv[1]
 start = time.time()
 runs = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
@@ -39,6 +46,19 @@ def cmd(s, c, wait=0.6):
     except socket.timeout:
         pass
     return buf.decode(errors='replace')
+def sample_and_quit():
+    s = socket.socket(socket.AF_UNIX); s.connect(mon)
+    cmd(s, '')
+    with open(out, 'w') as o:
+        for k in range(8):
+            o.write('=== sample %d t=%.1f\n' % (k, time.time() - start))
+            o.write(cmd(s, 'info registers -a', 1.0))
+            for c in (0, 1):
+                cmd(s, 'cpu %d' % c)
+                o.write('--- cpu %d\n' % c + cmd(s, 'x/6i $pc'))
+            time.sleep(1)
+    cmd(s, 'quit')
+    print('sampled and quit', flush=True)
 def l1_running():
     # The run's QEMU names its monitor socket on its command line.
     key = (os.path.basename(d) + '/monitor.sock').encode()
@@ -53,6 +73,9 @@ pos = 0
 seen = False
 if len(sys.argv) == 3 and not l1_running():
     sys.exit('hang-watch.py: no QEMU of the run %s is running' % d)
+if now:
+    sample_and_quit()
+    sys.exit(0)
 while True:
     time.sleep(2)
     running = l1_running()
@@ -64,16 +87,5 @@ while True:
     with open(con, errors='replace') as f:
         f.seek(pos); new = f.read(); pos = f.tell()
     if 'detected stalls' in new or 'soft lockup' in new:
-        s = socket.socket(socket.AF_UNIX); s.connect(mon)
-        cmd(s, '')
-        with open(out, 'w') as o:
-            for k in range(8):
-                o.write('=== sample %d t=%.1f\n' % (k, time.time() - start))
-                o.write(cmd(s, 'info registers -a', 1.0))
-                for c in (0, 1):
-                    cmd(s, 'cpu %d' % c)
-                    o.write('--- cpu %d\n' % c + cmd(s, 'x/6i $pc'))
-                time.sleep(1)
-        cmd(s, 'quit')
-        print('sampled and quit', flush=True)
+        sample_and_quit()
         break

@@ -24,6 +24,8 @@
 #                     overlapping (default /tmp/vmm-testbed-run.lock)
 #   TESTBED_HANG_S    an L1 soft lockup this long (s) ends the run as a hung
 #                     L1, status 125 (default 90; 0: wait for the timeout)
+#   TESTBED_SILENT_S  L1's heartbeat stopped this long (s) ends the run the
+#                     same way (default 300; 0: wait for the timeout)
 # The command gets a clean environment (PATH, HOME=/tmp, TESTBED_L1=1);
 # pass variables in the command line itself: 'FOO=1 tests/x.sh'.
 set -eu
@@ -39,6 +41,10 @@ timeout_s=${TESTBED_TIMEOUT:-2400}
 hang_s=${TESTBED_HANG_S:-90}
 case $hang_s in
 '' | *[!0-9]*) die "TESTBED_HANG_S must be a number of seconds, not '$hang_s'" ;;
+esac
+silent_s=${TESTBED_SILENT_S:-300}
+case $silent_s in
+'' | *[!0-9]*) die "TESTBED_SILENT_S must be a number of seconds, not '$silent_s'" ;;
 esac
 mem=${TESTBED_L1_MEM:-4G}
 cpus=${TESTBED_L1_CPUS:-2}
@@ -137,6 +143,37 @@ if [ "$hang_s" -gt 0 ]; then
 	) &
 	watcher=$!
 fi
+# An L1 whose CPUs all hang prints nothing at all (docs/STRICT-CRASH.md,
+# Sessions 3 and 21): no kernel is left to notice. l1-init bumps a counter
+# in the run directory every 10 s; when it stops changing for silent_s
+# seconds, sample L1's CPUs through the monitor (hang-watch.py --now, into
+# l1-silent.regs) and stop it as a hung L1. A busy L1 still wakes a 10 s
+# sleeper within seconds; TCG's stalls on a loaded host last tens of them.
+silent_watcher=''
+if [ "$silent_s" -gt 0 ]; then
+	(
+		exec 8>&- 3<&-
+		last='' since=$(date +%s)
+		while sleep 10; do
+			beat=$(cat "$run_dir/heartbeat" 2>/dev/null || true)
+			now=$(date +%s)
+			if [ "$beat" != "$last" ]; then
+				last=$beat since=$now
+				continue
+			fi
+			[ $((now - since)) -ge "$silent_s" ] || continue
+			echo "run-in-l1: L1 is silent: no heartbeat for $((now - since))s; stopping it (its CPUs: $run_dir/l1-silent.regs)" >&2
+			echo "L1-HUNG: no heartbeat for $((now - since))s (a silent hang); stopped by run-in-l1.sh" >>"$log_file"
+			if [ -S "$run_dir/monitor.sock" ] && command -v python3 >/dev/null; then
+				timeout 60 python3 "$TBSRC/hang-watch.py" --now "$run_dir/l1-silent.regs" "$run_dir" \
+					>/dev/null 2>&1
+			fi
+			pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
+			break
+		done
+	) &
+	silent_watcher=$!
+fi
 set +e
 # --foreground: QEMU may need to read the terminal.
 timeout --foreground -k 10 "$timeout_s" \
@@ -149,11 +186,11 @@ timeout --foreground -k 10 "$timeout_s" \
 	<&3 2>&1 | tee -a "$log_file"
 codes=("${PIPESTATUS[@]}")
 set -e
-if [ -n "$watcher" ]; then
-	pkill -P "$watcher" 2>/dev/null || true
-	kill "$watcher" 2>/dev/null || true
-	wait "$watcher" 2>/dev/null || true
-fi
+for w in $watcher $silent_watcher; do
+	pkill -P "$w" 2>/dev/null || true
+	kill "$w" 2>/dev/null || true
+	wait "$w" 2>/dev/null || true
+done
 exec 3<&-
 elapsed=$(($(date +%s) - start))
 

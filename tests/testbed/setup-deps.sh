@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential gcc clang make pkg-config linux-libc-dev libcmocka-dev
 libinih-dev acpica-tools qemu-system-x86 busybox-static cpio iperf3
-gcc-multilib iproute2 gnuplot-nox libclang-rt-14-dev"
+gcc-multilib iproute2 gnuplot-nox libclang-rt-14-dev python3"
 
 missing=""
 for p in $PKGS; do

@@ -140,6 +140,10 @@ dump_check_cases() {
 	for c in $(bash "$TBSRC/failures-test.sh" --list); do
 		run_check "test-bed failure signature: $c" bash "$TBSRC/failures-test.sh" "$c"
 	done
+	# run-in-l1.sh stops an L1 that goes silent, and only such an L1.
+	for c in $(bash "$TBSRC/silent-test.sh" --list); do
+		run_check "test bed stops a silent L1 and only that: $c" bash "$TBSRC/silent-test.sh" "$c"
+	done
 	for c in $(bash "$ROOT/tests/bench/rerun-test.sh" --list); do
 		run_check "bench reruns only a boot the test bed killed: $c" bash "$ROOT/tests/bench/rerun-test.sh" "$c"
 	done

@@ -710,23 +710,6 @@ boot_one() { # CONFIG REP BASE_STEP
 	} >"$B_DIR/boot.txt"
 }
 
-# A boot that the test bed itself killed (tests/testbed/failures.sh: its
-# crash, its failed page walk, or L1's registers handed to the guest)
-# boots once more in its place, as a guest in e2e does: these failures
-# cost the lazy mode's streak in the 21:22 run of 2026-11-28, and a
-# monitor does not cause them. The first attempt moves to
-# testbed-lost/CONFIG-REP and testbed-lost.tsv says why; the report lists
-# it. Never for a boot with a stall, a failed test or a dead network
-# before it died: that record stays as it is, so nothing of vmm's is
-# hidden by a rerun. One exception, with its evidence: a guest found
-# holding L1's registers (the checker's verdict) whose only failure is
-# the stall of the test it died in, when from that stall to the kill the
-# guest sent nothing, vhost did no work and saw no IOTLB message, and the
-# vCPU still spent at least half the time in guest mode. A live guest
-# whose network vmm had stalled would have retransmitted and kicked, and
-# one spinning on the invalidation queue exits on every poll; L1's
-# registers spin in guest mode with neither (2026-11-29 14:41 and 17:07,
-# docs/STRICT-CRASH.md, Session 21).
 # events_clean EVENTS: no stall, dead network or failed test in it.
 events_clean() {
 	awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
@@ -757,6 +740,23 @@ stall_was_the_death() {
 		}' "$1"
 }
 
+# A boot that the test bed itself killed (tests/testbed/failures.sh: its
+# crash, its failed page walk, or L1's registers handed to the guest)
+# boots once more in its place, as a guest in e2e does: these failures
+# cost the lazy mode's streak in the 21:22 run of 2026-11-28, and a
+# monitor does not cause them. The first attempt moves to
+# testbed-lost/CONFIG-REP and testbed-lost.tsv says why; the report lists
+# it. Never for a boot with a stall, a failed test or a dead network
+# before it died: that record stays as it is, so nothing of vmm's is
+# hidden by a rerun. One exception, with its evidence: a guest found
+# holding L1's registers (the checker's verdict) whose only failure is
+# the stall of the test it died in, when from that stall to the kill the
+# guest sent nothing, vhost did no work and saw no IOTLB message, and the
+# vCPU still spent at least half the time in guest mode. A live guest
+# whose network vmm had stalled would have retransmitted and kicked, and
+# one spinning on the invalidation queue exits on every poll; L1's
+# registers spin in guest mode with neither (2026-11-29 14:41 and 17:07,
+# docs/STRICT-CRASH.md, Session 21).
 rerun_if_testbed_lost() { # CONFIG REP BASE_STEP
 	local why
 	[ -z "$SUITE_ABORT" ] || return 0

@@ -160,19 +160,7 @@ static void test_held_overflow_paths(void **state)
 	free(h);
 }
 
-/*
- * CAP.CM: the guest flushes after it maps, and the bridge pushes the new
- * mapping then, so vhost never misses on it; the unmap's flush takes it
- * back. Other domains, non-present pages and big ranges push nothing.
- */
-/*
- * A drop through the sorted list (after iotlb_held_sort) must take exactly
- * what the scan of every slot takes, and widen the range the same way:
- * random lists with long entries among short ones, overlaps, dead slots,
- * and drops that start before, inside and past them. A failed binary
- * search bound (an entry starting before `first` that reaches into it)
- * shows up as a live entry here that the scan dropped.
- */
+/* A fixed xorshift sequence: the same lists on every run. */
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(uint64_t n)
 {
@@ -182,6 +170,14 @@ static uint64_t rnd(uint64_t n)
 	return rnd_state % n;
 }
 
+/*
+ * A drop through the sorted list (after iotlb_held_sort) must take exactly
+ * what the scan of every slot takes, and widen the range the same way:
+ * random lists with long entries among short ones, overlaps, dead slots,
+ * and drops that start before, inside and past them. A failed binary
+ * search bound (an entry starting before `first` that reaches into it)
+ * shows up as a live entry here that the scan dropped.
+ */
 static void test_held_sorted_drop_matches_scan(void **state)
 {
 	(void)state;
@@ -221,6 +217,11 @@ static void test_held_sorted_drop_matches_scan(void **state)
 	}
 }
 
+/*
+ * CAP.CM: the guest flushes after it maps, and the bridge pushes the new
+ * mapping then, so vhost never misses on it; the unmap's flush takes it
+ * back. Other domains, non-present pages and big ranges push nothing.
+ */
 static void test_caching_mode_eager(void **state)
 {
 	struct env *e = *state;

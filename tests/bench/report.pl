@@ -243,6 +243,8 @@ for my $cfg (@configs) {
 							iotlb_invalidations => defined $r->{iotlb_inval} ? $r->{iotlb_inval} / $gib : undef,
 							monitor_cpu_s => defined $r->{monitor_cpu_s} ? $r->{monitor_cpu_s} / $gib : undef,
 							monitor_cpu_outside_guest_s => defined $r->{monitor_cpu_outside_guest_s} ? $r->{monitor_cpu_outside_guest_s} / $gib : undef,
+							monitor_guest_mode_s => (defined $r->{monitor_cpu_s} && defined $r->{monitor_cpu_outside_guest_s})
+								? ($r->{monitor_cpu_s} - $r->{monitor_cpu_outside_guest_s}) / $gib : undef,
 							vhost_cpu_s => defined $r->{vhost_cpu_s} ? $r->{vhost_cpu_s} / $gib : undef,
 							monitor_runq_s => defined $r->{monitor_runq_s} ? $r->{monitor_runq_s} / $gib : undef,
 							vhost_runq_s => defined $r->{vhost_runq_s} ? $r->{vhost_runq_s} / $gib : undef,
@@ -289,7 +291,7 @@ for my $cfg (@configs) {
 			$ts->{p99_us} = stat3(map { $_->{p99_us} } @ok);
 		} else {
 			$ts->{mbps} = stat3(map { $_->{mbps} } @ok);
-			for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s monitor_runq_s vhost_runq_s)) {
+			for my $k (qw(iotlb_misses iotlb_updates iotlb_invalidations monitor_cpu_s monitor_cpu_outside_guest_s monitor_guest_mode_s vhost_cpu_s monitor_runq_s vhost_runq_s)) {
 				$ts->{per_gib}{$k} = stat3(map { $_->{per_gib}{$k} } @ok);
 			}
 		}
@@ -480,13 +482,12 @@ for my $c (qw(vmm-lazy vmm-strict vmm-cm)) {
 my %cpu_bound;
 if ($sum{'vmm-plain'} && $sum{'vmm-lazy'}) {
 	for my $t (@iperf_tests) {
-		my ($p, $l) = map { $sum{$_}{tests}{$t} } qw(vmm-plain vmm-lazy);
 		my %m = map { my $c = $_; ($c => { map { ($_ => med($sum{$c}{tests}{$t}{per_gib}{$_})) }
-			qw(monitor_cpu_s monitor_cpu_outside_guest_s vhost_cpu_s) }) } qw(vmm-plain vmm-lazy);
+			qw(monitor_cpu_s monitor_cpu_outside_guest_s monitor_guest_mode_s vhost_cpu_s) }) } qw(vmm-plain vmm-lazy);
 		next if grep { !defined } map { values %$_ } values %m;
 		my $plain = $m{'vmm-plain'}{monitor_cpu_s} + $m{'vmm-plain'}{vhost_cpu_s};
 		my $lz = $m{'vmm-lazy'};
-		my $guest = $lz->{monitor_cpu_s} - $lz->{monitor_cpu_outside_guest_s};
+		my $guest = $lz->{monitor_guest_mode_s};
 		next unless $plain > 0 && $guest + $lz->{vhost_cpu_s} > 0;
 		my ($tl, $tp) = (tput('vmm-lazy', $t), tput('vmm-plain', $t));
 		$cpu_bound{$t} = {

@@ -215,6 +215,8 @@ kp_setup
 . "$ROOT/tests/testbed/l2-shutdown-probe.sh"
 # shellcheck source-path=SCRIPTDIR source=../testbed/failures.sh
 . "$ROOT/tests/testbed/failures.sh"
+# shellcheck source-path=SCRIPTDIR source=../testbed/console-pump.sh
+. "$ROOT/tests/testbed/console-pump.sh"
 if [ "${TESTBED_L1:-0}" = 1 ]; then
 	l2sd_on
 else
@@ -592,7 +594,7 @@ guest_was_at() {
 }
 
 boot_one() { # CONFIG REP BASE_STEP
-	local cfg=$1 rep=$2 fifo cfd line buf rc status t
+	local cfg=$1 rep=$2 fifo cfd status t
 	B_DIR=$OUT/$cfg-$rep B_NAME="$cfg rep $rep/$REPS" B_BASE=$3 B_STEP=$(($3 + 1))
 	B_PID='' B_VHOST='' B_INIT='' B_UPTIME='' B_NET='' B_NET_T='' B_TEST='' B_TEST_T='' B_STALLED=''
 	B_DONE='' B_KILLED='' B_KILLER='' B_ENDED='' B_KILL_T='' B_WEDGED=''
@@ -628,29 +630,9 @@ boot_one() { # CONFIG REP BASE_STEP
 		return
 	fi
 	snap start -
-	buf=''
+	CONSOLE_BUF=''
 	while :; do
-		line=''
-		if IFS= read -r -t 1 -u "$cfd" line; then
-			line=${buf}${line}
-			buf=''
-			line=${line//$'\r'/}
-			printf '%s\n' "$line" >>"$B_DIR/console"
-			on_line "$line"
-		else
-			rc=$?
-			if [ "$rc" -gt 128 ]; then
-				buf=$buf$line
-			else
-				if [ -n "$buf$line" ]; then
-					line=${buf}${line}
-					line=${line//$'\r'/}
-					printf '%s\n' "$line" >>"$B_DIR/console"
-					on_line "$line"
-				fi
-				break
-			fi
-		fi
+		console_pump "$cfd" "$B_DIR/console" || break
 		watchdog
 		# A killed monitor whose children still hold the console open.
 		if [ -n "$B_KILLED" ] && ! monitor_alive; then

@@ -292,6 +292,8 @@ T0=$(date +%s)
 BUDGET=${STRICT_BUDGET:-3000}
 # shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
 . "$ROOT/tests/testbed/l1-net.sh"
+# shellcheck source-path=SCRIPTDIR source=../testbed/console-pump.sh
+. "$ROOT/tests/testbed/console-pump.sh"
 KERNEL=$ROOT/build/testbed/vmlinuz
 INITRD=$OUT/guest.cpio.gz
 VMM=/tmp/vmm # a copy on tmpfs
@@ -575,7 +577,7 @@ classify() {
 }
 
 run_one() { # ROUND CONFIG STEP
-	local round=$1 cfg=$2 step=$3 fifo cfd line buf rc cl thp defrag tf=''
+	local round=$1 cfg=$2 step=$3 fifo cfd cl thp defrag tf=''
 	R_CFG=$cfg
 	R_DIR=$OUT/$(printf 'r%02d' "$round")-$cfg
 	rm -rf "$R_DIR"
@@ -637,30 +639,10 @@ run_one() { # ROUND CONFIG STEP
 	R_PID=$!
 	[ "$cfg" = qemu ] && { qmp_listen "$R_QMP" "$R_DIR/qmp.log" & QMPC=$!; }
 	exec {cfd}<"$fifo"
-	buf=''
+	CONSOLE_BUF=''
 	: >"$R_DIR/console.log"
 	while :; do
-		line=''
-		if IFS= read -r -t 1 -u "$cfd" line; then
-			line=${buf}${line}
-			buf=''
-			line=${line//$'\r'/}
-			printf '%s\n' "$line" >>"$R_DIR/console.log"
-			on_line "$line"
-		else
-			rc=$?
-			if [ "$rc" -gt 128 ]; then
-				buf=$buf$line
-			else
-				if [ -n "$buf$line" ]; then
-					line=${buf}${line}
-					line=${line//$'\r'/}
-					printf '%s\n' "$line" >>"$R_DIR/console.log"
-					on_line "$line"
-				fi
-				break
-			fi
-		fi
+		console_pump "$cfd" "$R_DIR/console.log" || break
 		watchdog
 		if [ -n "$R_KILLED" ] && ! monitor_alive; then
 			break

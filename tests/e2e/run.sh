@@ -144,6 +144,8 @@ dump_check_cases() {
 	for c in $(bash "$TBSRC/silent-test.sh" --list); do
 		run_check "test bed stops a silent L1 and only that: $c" bash "$TBSRC/silent-test.sh" "$c"
 	done
+	# A hung L1's registers come out named (l1-init's l1-text + kallsyms).
+	run_check "a hung L1's rips are named with its KASLR offset" python3 "$TBSRC/hang-watch-test.py"
 	# The bench's console reader: whole lines, none lost, never blocking.
 	run_check "console reader hands over whole lines and returns each second" bash "$TBSRC/console-pump-test.sh"
 	for c in $(bash "$ROOT/tests/bench/rerun-test.sh" --list); do

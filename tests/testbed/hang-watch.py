@@ -14,12 +14,70 @@
 # hang-watch.py --now OUT RUN samples that run's L1 at once and quits it:
 # run-in-l1.sh does so when L1's heartbeat stops (a hang too complete for
 # any console message).
-import glob, os, socket, sys, time
+#
+# Either way OUT ends with each sample's rips named ("=== rips named"),
+# from what l1-init saved at boot: RUN/l1-text (where this boot's kernel
+# text landed) and the testbed cache's kallsyms-<release> (that kernel's
+# symbols, from its first boot). hang-watch.py --name OUT RUN only names
+# the rips of an OUT already written.
+import bisect, glob, os, re, socket, sys, time
+
+def load_symbols(run):
+    """A lookup rip -> 'symbol+0xoff' for RUN's L1, or a reason why not."""
+    try:
+        kv = dict(w.split('=', 1) for w in open(os.path.join(run, 'l1-text')).read().split() if '=' in w)
+        text = int(kv['text'], 16)
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(run))), 'cache',
+                            'kallsyms-' + kv['release'])
+        syms, ref = [], None
+        for line in open(path):
+            f = line.split()
+            if len(f) < 3:
+                continue
+            if f[2] == '_text':
+                ref = int(f[0], 16)
+            if f[1] in 'tTwW':
+                syms.append((int(f[0], 16), f[2]))
+    except (OSError, KeyError, ValueError) as e:
+        return None, 'no symbols (%s)' % e
+    if ref is None or not syms:
+        return None, 'no symbols (%s has no _text)' % path
+    syms.sort()
+    addrs = [a for a, _ in syms]
+    def name(rip):
+        i = bisect.bisect_right(addrs, rip - text + ref) - 1
+        if i < 0 or rip - text + ref - addrs[i] > 0x100000:
+            return '?'
+        return '%s+%#x' % (syms[i][1], rip - text + ref - addrs[i])
+    return name, 'L1 text at %#x, %s' % (text, os.path.basename(path))
+
+def name_rips(regs, run):
+    """Lines naming every sample's rip per CPU in the registers file REGS."""
+    name, how = load_symbols(run)
+    lines = ['=== rips named (%s)' % how]
+    if name is None:
+        return lines
+    for sample in open(regs, errors='replace').read().split('=== sample')[1:]:
+        cpus = []
+        for cpu, body in re.findall(r'CPU#(\d+)\n(.*?)(?=CPU#|--- cpu|\Z)', sample, re.S):
+            m = re.search(r'RIP=([0-9a-f]+) RFL=([0-9a-f]+).*?HLT=(\d)', body, re.S)
+            sp = re.search(r'RSP=([0-9a-f]+)', body)
+            if m:
+                rip, rfl = int(m.group(1), 16), int(m.group(2), 16)
+                cpus.append('cpu%s %s%s%s rsp=%s' % (cpu, name(rip), '' if rfl & 0x200 else ' (irqs off)',
+                                                    ' (halted)' if m.group(3) == '1' else '',
+                                                    sp.group(1) if sp else '?'))
+        lines.append('sample %s: %s' % (sample.split()[0], ' | '.join(cpus)))
+    return lines
+
+if len(sys.argv) == 4 and sys.argv[1] == '--name':
+    print('\n'.join(name_rips(sys.argv[2], sys.argv[3])))
+    sys.exit(0)
 now = len(sys.argv) > 1 and sys.argv[1] == '--now'
 if now:
     del sys.argv[1]
 if len(sys.argv) not in (2, 3) or (now and len(sys.argv) != 3):
-    sys.exit('usage: hang-watch.py OUT [RUN] | hang-watch.py --now OUT RUN')
+    sys.exit('usage: hang-watch.py OUT [RUN] | hang-watch.py --now OUT RUN | hang-watch.py --name OUT RUN')
 out = sys.argv[1]
 start = time.time()
 runs = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
@@ -59,6 +117,8 @@ def sample_and_quit():
             time.sleep(1)
     cmd(s, 'quit')
     print('sampled and quit', flush=True)
+    with open(out, 'a') as o:
+        o.write('\n'.join(name_rips(out, d)) + '\n')
 def l1_running():
     # The run's QEMU names its monitor socket on its command line.
     key = (os.path.basename(d) + '/monitor.sock').encode()

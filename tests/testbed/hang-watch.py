@@ -17,8 +17,8 @@
 #
 # Either way OUT ends with each sample's rips named ("=== rips named"),
 # from what l1-init saved at boot: RUN/l1-text (where this boot's kernel
-# text landed) and the testbed cache's kallsyms-<release> (that kernel's
-# symbols, from its first boot). hang-watch.py --name OUT RUN only names
+# text landed) and the testbed cache's kallsyms-<release>-<build> (that
+# kernel build's symbols, from its first boot). hang-watch.py --name OUT RUN only names
 # the rips of an OUT already written.
 import bisect, glob, os, re, socket, sys, time
 

@@ -50,6 +50,12 @@
 #                  time to guest init is taken. Results: OUTDIR/boot-only/.
 #   BENCH_COST     the unit-cost program (default build/testbed-cost; run
 #                  once before the boots when it exists)
+#   BENCH_RESUME   WHY: finish a suite whose first L1 was lost (run.sh
+#                  sets it for a second L1 boot, WHY being how the first
+#                  ended): boots with a boot.txt are kept as measured, the
+#                  one L1 was lost in is set aside and booted again
+#                  (resume_keep), the rest run as usual. This L1's
+#                  description goes to OUTDIR/meta-l1-2.txt.
 #   BENCH_KEEP_DUMPS  1: keep the RAM of a vmm guest that did not end by
 #                  itself, gzipped, as OUTDIR/<config>-<rep>/ram.img.gz,
 #                  with L1's kallsyms beside it (the guest runs the same
@@ -100,7 +106,10 @@ done
 [ -c /dev/kvm ] || { echo "in-l1.sh: error: no /dev/kvm here; run through tests/bench/run.sh" >&2; exit 2; }
 
 # ---- L1 side of the network: the TAP (l1-net.sh); servers are per boot.
-l1_net_up "$OUT/iperf3-initial.log"
+RESUME=${BENCH_RESUME:-}
+META=$OUT/meta.txt
+[ -z "$RESUME" ] || META=$OUT/meta-l1-2.txt
+l1_net_up "$OUT/iperf3-initial${RESUME:+-l1-2}.log"
 kill "$L1_IPERF_PID" 2>/dev/null
 wait "$L1_IPERF_PID" 2>/dev/null
 TAPSTAT=/sys/class/net/$L1_TAP/statistics
@@ -250,13 +259,14 @@ fi
 	echo "kprobes_list=$KP_PROBES"
 	echo "kprobe_miss_symbol=$KP_MISS_SYM"
 	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
-} >"$OUT/meta.txt"
+	[ -z "$RESUME" ] || echo "resumed_after=$RESUME"
+} >"$META"
 
 # ---- what one message to vhost and one guest exit cost here
 # (tests/testbed-cost), timed before any guest runs, on a quiet L1: the unit
 # prices behind the vIOMMU figures. A failure costs only this table.
 COST=${BENCH_COST:-$ROOT/build/testbed-cost}
-if [ -x "$COST" ]; then
+if [ -x "$COST" ] && { [ -z "$RESUME" ] || [ ! -s "$OUT/testbed-cost.out" ]; }; then
 	echo "[bench] unit costs: $COST --json" >&2
 	timeout 300 "$COST" --json >"$OUT/testbed-cost.out" 2>"$OUT/testbed-cost.stderr" ||
 		echo "[bench]   -> testbed-cost failed (status $?), see $OUT/testbed-cost.stderr" >&2
@@ -758,6 +768,35 @@ rerun_if_testbed_lost() { # CONFIG REP BASE_STEP
 	boot_one "$1" "$2" "$3"
 }
 
+# A suite resumed in a second L1 (BENCH_RESUME) keeps what the first L1
+# measured. resume_keep CONFIG REP BASE_STEP: 0 to keep that boot as it
+# is, 1 to boot it. A boot with a boot.txt ended in the first L1, whatever
+# its result: kept. The boot L1 was lost in has no boot.txt; it is set
+# aside (testbed-lost/CONFIG-REP.l1, beside any guest the test bed killed
+# in that slot before) and booted again, as rerun_if_testbed_lost does,
+# and on the same condition: only if it had no stall, failed test or dead
+# network before L1 went. A stall that L1's loss did not cause would be
+# vmm's, and a rerun must not hide it: such a boot is kept, its tests
+# after the stall reported as not run.
+resume_keep() { # CONFIG REP BASE_STEP
+	local dir=$OUT/$1-$2 lost=$OUT/testbed-lost/$1-$2.l1
+	[ -n "$RESUME" ] && [ -d "$dir" ] || return 1
+	if [ -e "$dir/boot.txt" ]; then
+		progress $(($3 + 1)) "$1 rep $2/$REPS: measured in the first L1; kept (steps $(($3 + 1))-$(($3 + STEPS_PER_BOOT)))"
+		return 0
+	fi
+	if ! events_clean "$dir/events.tsv"; then
+		progress $(($3 + 1)) "$1 rep $2/$REPS: the first L1 was lost during this boot, after a stall or a failed test: kept as it is"
+		return 0
+	fi
+	mkdir -p "$OUT/testbed-lost"
+	rm -rf "$lost"
+	mv "$dir" "$lost"
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "L1 lost: $RESUME" "testbed-lost/$1-$2.l1" >>"$OUT/testbed-lost.tsv"
+	progress $(($3 + 1)) "  !! $1 rep $2/$REPS: the first L1 was lost during this boot ($RESUME); booting it once more"
+	return 1
+}
+
 # ---- one boot-only run: the time from the monitor's start to the guest's
 # INIT-OK line, nothing else (boot_one's snapshots need a test list).
 boot_only() { # CONFIG REP STEP
@@ -792,12 +831,18 @@ boot_only() { # CONFIG REP STEP
 
 start=${EPOCHREALTIME/./}
 echo "[bench] $REPS rep(s) x ${#CONFIG_LIST[@]} configurations ($CONFIGS), tests $TESTS, iperf3 ${SECS} s, tcprr $RR_N; IOTLB kprobes: $([ "$KP_OK" = 1 ] && echo on || echo "off ($KP_REASON)")" >&2
-base=0 SUITE_ABORT=''
+base=0 SUITE_ABORT='' resumed_from=''
 for rep in $(seq 1 "$REPS"); do
 	for cfg in "${CONFIG_LIST[@]}"; do
 		[ -n "$SUITE_ABORT" ] && break 2
-		boot_one "$cfg" "$rep" "$base"
-		rerun_if_testbed_lost "$cfg" "$rep" "$base"
+		if ! resume_keep "$cfg" "$rep" "$base"; then
+			if [ -n "$RESUME" ] && [ -z "$resumed_from" ]; then
+				resumed_from=$cfg-$rep
+				echo "resumed_from=$resumed_from" >>"$META"
+			fi
+			boot_one "$cfg" "$rep" "$base"
+			rerun_if_testbed_lost "$cfg" "$rep" "$base"
+		fi
 		base=$((base + STEPS_PER_BOOT))
 	done
 done
@@ -805,9 +850,17 @@ for rep in $(seq 1 "$REPS"); do
 	for cfg in "${BOOT_LIST[@]}"; do
 		[ -n "$SUITE_ABORT" ] && break 2
 		base=$((base + 1))
+		if [ -n "$RESUME" ] && [ -s "$OUT/boot-only/$cfg-$rep/boot.txt" ]; then
+			progress "$base" "$cfg rep $rep/$REPS: boot to guest init measured in the first L1; kept"
+			continue
+		fi
+		if [ -n "$RESUME" ] && [ -z "$resumed_from" ]; then
+			resumed_from=boot-only/$cfg-$rep
+			echo "resumed_from=$resumed_from" >>"$META"
+		fi
 		boot_only "$cfg" "$rep" "$base"
 	done
 done
-[ -n "$SUITE_ABORT" ] && echo "aborted=$SUITE_ABORT" >>"$OUT/meta.txt"
-echo "total_wall_s=$(secs_between "$start" "${EPOCHREALTIME/./}")" >>"$OUT/meta.txt"
+[ -n "$SUITE_ABORT" ] && echo "aborted=$SUITE_ABORT" >>"$META"
+echo "total_wall_s=$(secs_between "$start" "${EPOCHREALTIME/./}")" >>"$META"
 echo "[bench] all runs done in $(secs_between "$start" "${EPOCHREALTIME/./}") s" >&2

@@ -8,7 +8,8 @@
 #
 # Every figure is the median (with min and max) over the runs of one
 # configuration; every ratio is a ratio of two such medians, both taken in
-# the same L1 boot.
+# the same L1 boot, unless that L1 was lost and a second one ran the rest
+# of the suite (meta-l1-2.txt; the report then says which boots ran where).
 use strict;
 use warnings;
 use JSON::PP;
@@ -83,6 +84,9 @@ sub write_time {
 }
 
 my $meta = read_kv("$run/meta.txt");
+# The second L1 boot of a suite whose first L1 was lost (run.sh, in-l1.sh
+# BENCH_RESUME), if there was one.
+my $meta2 = -e "$run/meta-l1-2.txt" ? read_kv("$run/meta-l1-2.txt") : undef;
 my $host = read_kv("$run/host.txt");
 my @configs = split ' ', ($meta->{configs} // '');
 my @boot_configs = split ' ', ($meta->{boot_configs} // '');
@@ -100,17 +104,20 @@ my @lost;
 if (open(my $fh, '<', "$run/testbed-lost.tsv")) {
 	while (<$fh>) {
 		chomp;
-		my ($c, $r, $why) = split /\t/, $_, 3;
+		# The fourth column, where the boot's data went, is new with the
+		# second L1 (testbed-lost/CONFIG-REP.l1); older lines have three.
+		my ($c, $r, $why, $data) = split /\t/, $_, 4;
 		next unless defined $why && $r =~ /^[0-9]+$/;
+		$data = "testbed-lost/$c-$r" unless defined $data && $data =~ m{^testbed-lost/[^/]+$};
 		my @ended;
-		if (open(my $ev, '<', "$run/testbed-lost/$c-$r/events.tsv")) {
+		if (open(my $ev, '<', "$run/$data/events.tsv")) {
 			while (my $l = <$ev>) {
 				my @f = split /\t/, $l;
 				push @ended, $f[2] if ($f[1] // '') eq 'end';
 			}
 		}
 		push @lost, { config => $c, rep => $r + 0, why => $why, tests_ended => \@ended,
-			data => "testbed-lost/$c-$r" };
+			data => $data, l1_lost => ($why =~ /^L1 lost: / ? JSON::PP::true : JSON::PP::false) };
 	}
 }
 
@@ -138,7 +145,7 @@ for my $cfg (@configs) {
 		my $dir = "$run/$cfg-$rep";
 		next unless -d $dir;
 		my $b = read_kv("$dir/boot.txt");
-		$b->{killed} ||= 'the suite ended during this boot' unless -e "$dir/boot.txt";
+		$b->{killed} ||= ($meta2 ? 'the first L1 was lost during this boot' : 'the suite ended during this boot') unless -e "$dir/boot.txt";
 		my (@ev, %begin, %end, %stall, $kill);
 		if (open(my $fh, '<', "$dir/events.tsv")) {
 			my $hdr = <$fh>;
@@ -514,6 +521,11 @@ my $results = {
 	},
 	summary => \%sum, goals => \@goals, boots => \@boots, runs => \@runs, boot_only => \@boot_only,
 	boots_lost_to_testbed => \@lost,
+	l1_boots => $meta2 ? 2 : 1,
+	$meta2 ? (l1_resume => {
+		first_status => $host->{l1_1_status}, first_lost => $host->{l1_1_lost} // $meta2->{resumed_after},
+		resumed_from => $meta2->{resumed_from}, second_total_wall_s => $meta2->{total_wall_s},
+	}) : (),
 	iotlb_miss_bench => $mb,
 	unit_costs => \%unit_cost,
 	lazy_cpu_bound => \%cpu_bound,
@@ -538,24 +550,44 @@ push @md, "# `make bench` results", '';
 push @md, sprintf('Run `%s`, %s mode, %s. Host: %s, %s cores, kernel %s; commit %s%s. '
 		. 'L1: %s, %s vCPUs, %s MiB, kernel %s. Guest: %s vCPU, %s MiB. '
 		. '%s boot(s) per configuration; iperf3 %s s per test; tcprr %s round trips. '
-		. 'Every figure: median (min–max) over the runs; ratios of medians, all from one L1 boot. '
+		. 'Every figure: median (min–max) over the runs; ratios of medians, %s. '
 		. 'Test-bed time %s s%s.',
 	basename($run), $host->{mode} // '?', $when, $host->{host_cpu_model} // '?', $host->{host_cpus} // '?',
 	$host->{host_kernel} // '?', $host->{git_commit} // '?', ($host->{git_dirty} // '') eq 'yes' ? ' (with uncommitted changes)' : '',
 	($meta->{in_testbed} // '0') eq '1' ? 'QEMU-TCG test bed' : 'this host', $meta->{cpus} // '?',
 	int(($meta->{mem_total_kib} // 0) / 1024), $meta->{kernel} // '?', $meta->{guest_cpus} // '?',
 	$meta->{guest_mem_mib} // '?', $reps, $meta->{secs} // '?', $meta->{rr_n} // '?',
+	$meta2 ? 'from two L1 boots (see below)' : 'all from one L1 boot',
 	defined $host->{measuring_wall_s} ? $host->{measuring_wall_s} : $host->{suite_wall_s} // '?',
 	$host->{waited_for_testbed_s} ? " (plus $host->{waited_for_testbed_s} s waiting for another test-bed run)" : '');
+# The last L1's in-l1.sh writes total_wall_s when every boot has run; an
+# L1 that hangs after that (seen: a soft lockup while the suite removed
+# its kprobes) ends with a bad status but lost nothing.
+my $last_meta = $meta2 // $meta;
 if (($host->{measure_status} // '0') ne '0') {
-	push @md, '', sprintf('**Incomplete run:** the measuring part ended with status %s (%s); '
-		. 'configurations and tests after that point are reported as not run.',
-		$host->{measure_status}, $host->{measure_status} eq '124' ? 'the test bed timed out'
-		: $host->{measure_status} eq '125' ? 'L1 ended without reporting, e.g. stopped after going silent' : 'see the L1 log');
+	my $how = $host->{measure_status} eq '124' ? 'the test bed timed out'
+		: $host->{measure_status} eq '125' ? 'L1 ended without reporting, e.g. stopped after going silent' : 'see the L1 log';
+	if (defined $last_meta->{total_wall_s} && !defined $last_meta->{aborted}) {
+		push @md, '', sprintf('L1 ended with status %s (%s) after every boot of the suite had run; nothing was lost.',
+			$host->{measure_status}, $how);
+	} else {
+		push @md, '', sprintf('**Incomplete run:** the measuring part ended with status %s (%s); '
+			. 'configurations and tests after that point are reported as not run.', $host->{measure_status}, $how);
+	}
 }
-if (defined $meta->{aborted}) {
-	push @md, '', sprintf('**Ended early:** %s; the boots after it did not run, and the '
-		. 'monitor\'s thread stacks are in that boot\'s `stacks-wedged.txt`.', $meta->{aborted});
+if ($meta2) {
+	my $from = $meta2->{resumed_from} // '';
+	$from = $from =~ m{^(?:boot-only/)?(.+)-([0-9]+)$} ? sprintf('%s rep %s', L($1), $2) : 'nothing (all had run)';
+	push @md, '', sprintf('**Two L1 boots:** the first L1 was lost (%s); a second L1 boot ran the rest '
+		. 'of the suite, from %s on. The boots the first L1 finished are kept as measured; the one it was lost in '
+		. 'is listed with the boots the test bed killed, and was booted again. Ratios between configurations '
+		. 'may mix the two L1 boots.', $host->{l1_1_lost} // $meta2->{resumed_after} // '?', $from);
+}
+for my $m ([$meta, 'first '], [$meta2, 'second ']) {
+	next unless $m->[0] && defined $m->[0]{aborted};
+	push @md, '', sprintf('**Ended early%s:** %s; the boots after it did not run%s, and the '
+		. 'monitor\'s thread stacks are in that boot\'s `stacks-wedged.txt`.', $meta2 ? " in the $m->[1]L1" : '',
+		$m->[0]{aborted}, $meta2 && $m->[0] == $meta ? ' in that L1' : '');
 }
 if (defined $host->{load_before}) {
 	my ($l1) = split ' ', $host->{load_before};
@@ -684,7 +716,8 @@ for my $c (@configs) {
 if (@lost) {
 	push @md, '', 'Boots that the test bed itself killed (`tests/testbed/failures.sh`, docs/STRICT-CRASH.md), each booted once more in its place; a boot with a stall or a failed test before it died is never replaced. Their figures are not used; their data is in `testbed-lost/`:', '';
 	for my $l (@lost) {
-		push @md, sprintf('- %s, rep %d: the guest died of %s; tests it had completed, all ok: %s', L($l->{config}), $l->{rep}, $l->{why},
+		my $what = $l->{why} =~ /^L1 lost: (.*)/ ? "the first L1 was lost during this boot ($1)" : "the guest died of $l->{why}";
+		push @md, sprintf('- %s, rep %d: %s; tests it had completed, all ok: %s', L($l->{config}), $l->{rep}, $what,
 			@{$l->{tests_ended}} ? join(', ', map { $tlabel{$_} // $_ } @{$l->{tests_ended}}) : 'none');
 	}
 }

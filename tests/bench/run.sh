@@ -12,6 +12,10 @@
 #   results.png   the chart (gnuplot)
 # and keeps the raw data of the run in build/bench/runs/<id>/ (latest: link
 # build/bench/latest). Progress: one "[bench i/n]" line per step on stderr.
+# If the test bed loses that L1 (it times out, goes silent, or a monitor
+# wedges in its kernel), one second L1 boot runs the rest of the suite and
+# the report says which boots ran where (l1_lost_why, in-l1.sh's
+# BENCH_RESUME); BENCH_RESUME_L1=0 reports the partial run instead.
 #
 #   make bench            full mode: 3 boots per configuration, 10 s iperf3 (<= 30 min)
 #   make bench QUICK=1    1 boot per configuration, 3 s iperf3 (a few minutes)
@@ -78,12 +82,36 @@ envv=(BENCH_REPS="$REPS" BENCH_SECS="$SECS" BENCH_RR_N="$RR_N" BENCH_CONFIGS="$C
 [ -n "${BENCH_STALL_S:-}" ] && envv+=(BENCH_STALL_S="$BENCH_STALL_S")
 [ -n "${BENCH_KEEP_DUMPS:-}" ] && envv+=(BENCH_KEEP_DUMPS="$BENCH_KEEP_DUMPS")
 [ -n "${BENCH_CPUS:-}" ] && envv+=(BENCH_CPUS="$BENCH_CPUS")
+# l1_lost_why RUN STATUS: when the suite's L1 was lost, how (on stdout):
+# measuring had begun (meta.txt), and either L1 ended before in-l1.sh
+# finished (no total_wall_s; status 124: timed out, 125: stopped after
+# going silent or a long soft lockup, or ended without a status, 143:
+# stopped by this script's own silence watch), or in-l1.sh ended the suite
+# early on a monitor blocked in L1's kernel (aborted=). Any other status is
+# a fault of the suite itself, which a second L1 would only repeat. Never
+# after a resume (meta-l1-2.txt), nor with BENCH_RESUME_L1=0.
+l1_lost_why() { # RUN STATUS
+	local meta=$1/meta.txt
+	[ "${BENCH_RESUME_L1:-1}" != 0 ] && [ -s "$meta" ] && [ ! -e "$1/meta-l1-2.txt" ] || return 1
+	if grep -q '^aborted=' "$meta"; then
+		echo "the suite ended early: $(sed -n 's/^aborted=//p' "$meta" | head -n 1)"
+		return 0
+	fi
+	grep -q '^total_wall_s=' "$meta" && return 1
+	case $2 in
+	124) echo "status 124: the test bed timed out, or its QEMU was killed" ;;
+	125) echo "status 125: L1 ended without reporting (stopped after going silent or a long soft lockup)" ;;
+	143) echo "status 143: no output from L1 for ${BENCH_L1_SILENT_S:-600} s; stopped" ;;
+	*) return 1 ;;
+	esac
+}
+
 status=0
 if host_kvm_usable; then
 	log "$mode mode, with this machine's /dev/kvm"
 	env "${envv[@]}" tests/bench/in-l1.sh "$RUN" || status=$?
 else
-	log "$mode mode, inside the nested test bed (one L1 boot); raw data in $RUN"
+	log "$mode mode, inside the nested test bed (one L1 boot, a second if it is lost); raw data in $RUN"
 	# The L1 console goes to its log (run-in-l1.sh says where); only the
 	# progress lines and errors come through, on stderr. L1 runs in its own
 	# session so that, if it goes silent for BENCH_L1_SILENT_S (a wedged
@@ -121,47 +149,63 @@ else
 	# Full mode needs up to 30 min on an idle 2-core host, and more when the
 	# host is busy: do not let the test bed's default 40 min cut it short.
 	export TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-5400}
-	pidfile=$RUN/.l1.pid
-	set +e
-	# shellcheck disable=SC2016 # $$ and $1 belong to the inner bash
-	setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' l1 "$pidfile" \
-		"$TBSRC/run-in-l1.sh" "$(printf '%q ' env "${envv[@]}" tests/bench/in-l1.sh "$RUN")" </dev/null 2>&1 |
-		{
-			# Armed once L1 boots: waiting for another engineer's L1 is silent.
-			last=$SECONDS buf='' armed=''
-			while :; do
-				line=''
-				if IFS= read -r -t 10 line; then
-					last=$SECONDS
-					line=$buf$line
-					line=${line//$'\r'/}
-					buf=''
-					case $line in
-					"[bench"* | *in-l1.sh:* | *"L1: error"* | run-in-l1:*) echo "$line" >&2 ;;
-					esac
-					case $line in *"booting L1"*)
-						armed=1
-						date +%s >"$RUN/.l1_started"
-						l1_dir=${line##*log: }
-						l1_dir=${l1_dir%/console.log}
-						;;
-					esac
-				elif [ $? -le 128 ]; then
-					break
-				else
-					buf=$buf$line # a partial line; the rest follows
-				fi
-				if [ -n "$armed" ] && [ $((SECONDS - last)) -ge "$silent" ]; then
-					echo "[bench] no output from L1 for ${silent} s: stopping it; reporting what was measured" >&2
-					l1_registers "${l1_dir:-}/monitor.sock" "$RUN/l1-registers.txt"
-					kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null
-					last=$SECONDS
-				fi
-			done
-		}
-	status=${PIPESTATUS[0]}
-	rm -f "$pidfile"
-	set -e
+	# measure_in_l1 SUFFIX ENV...: one L1 boot running in-l1.sh with ENV;
+	# its status in $status. SUFFIX names this L1's registers file.
+	measure_in_l1() {
+		local sfx=$1 pidfile=$RUN/.l1.pid
+		shift
+		set +e
+		# shellcheck disable=SC2016 # $$ and $1 belong to the inner bash
+		setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' l1 "$pidfile" \
+			"$TBSRC/run-in-l1.sh" "$(printf '%q ' env "$@" tests/bench/in-l1.sh "$RUN")" </dev/null 2>&1 |
+			{
+				# Armed once L1 boots: waiting for another engineer's L1 is silent.
+				last=$SECONDS buf='' armed=''
+				while :; do
+					line=''
+					if IFS= read -r -t 10 line; then
+						last=$SECONDS
+						line=$buf$line
+						line=${line//$'\r'/}
+						buf=''
+						case $line in
+						"[bench"* | *in-l1.sh:* | *"L1: error"* | run-in-l1:*) echo "$line" >&2 ;;
+						esac
+						case $line in *"booting L1"*)
+							armed=1
+							[ -e "$RUN/.l1_started" ] || date +%s >"$RUN/.l1_started"
+							l1_dir=${line##*log: }
+							l1_dir=${l1_dir%/console.log}
+							;;
+						esac
+					elif [ $? -le 128 ]; then
+						break
+					else
+						buf=$buf$line # a partial line; the rest follows
+					fi
+					if [ -n "$armed" ] && [ $((SECONDS - last)) -ge "$silent" ]; then
+						echo "[bench] no output from L1 for ${silent} s: stopping it" >&2
+						l1_registers "${l1_dir:-}/monitor.sock" "$RUN/l1-registers$sfx.txt"
+						kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null
+						last=$SECONDS
+					fi
+				done
+			}
+		status=${PIPESTATUS[0]}
+		rm -f "$pidfile"
+		set -e
+	}
+	measure_in_l1 '' "${envv[@]}"
+	# A lost L1 costs its boot, not the suite: a second L1 boot runs what
+	# the first did not (in-l1.sh, BENCH_RESUME; the report says which
+	# boots ran where). Once only, so a fault that kills every L1 cannot
+	# loop; BENCH_RESUME_L1=0 turns it off.
+	if lost=$(l1_lost_why "$RUN" "$status"); then
+		echo "l1_1_status=$status" >>"$RUN/host.txt"
+		echo "l1_1_lost=$lost" >>"$RUN/host.txt"
+		log "the first L1 was lost ($lost); running the rest of the suite in a second L1 boot"
+		measure_in_l1 -l1-2 "${envv[@]}" BENCH_RESUME="$lost"
+	fi
 fi
 {
 	echo "suite_wall_s=$(($(date +%s) - started))"

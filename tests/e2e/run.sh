@@ -151,6 +151,10 @@ dump_check_cases() {
 	for c in $(bash "$ROOT/tests/bench/rerun-test.sh" --list); do
 		run_check "bench reruns only a boot the test bed killed: $c" bash "$ROOT/tests/bench/rerun-test.sh" "$c"
 	done
+	# A lost L1 costs the bench its boot, not the suite.
+	for c in $(bash "$ROOT/tests/bench/resume-test.sh" --list); do
+		run_check "bench finishes a suite in a second L1 when the first is lost: $c" bash "$ROOT/tests/bench/resume-test.sh" "$c"
+	done
 }
 
 # ---- 2. guest boots ------------------------------------------------------

@@ -108,17 +108,19 @@ def sample_and_quit():
     s = socket.socket(socket.AF_UNIX); s.connect(mon)
     cmd(s, '')
     with open(out, 'w') as o:
-        for k in range(8):
+        for k in range(int(os.environ.get('HANG_WATCH_SAMPLES', '8'))):  # fewer: silent-test.sh
             o.write('=== sample %d t=%.1f\n' % (k, time.time() - start))
             o.write(cmd(s, 'info registers -a', 1.0))
             for c in (0, 1):
                 cmd(s, 'cpu %d' % c)
                 o.write('--- cpu %d\n' % c + cmd(s, 'x/6i $pc'))
             time.sleep(1)
+    # Named before L1 quits: run-in-l1.sh stops its watchers, this one
+    # included, as soon as QEMU has ended.
+    with open(out, 'a') as o:
+        o.write('\n' + '\n'.join(name_rips(out, d)) + '\n')
     cmd(s, 'quit')
     print('sampled and quit', flush=True)
-    with open(out, 'a') as o:
-        o.write('\n'.join(name_rips(out, d)) + '\n')
 def l1_running():
     # The run's QEMU names its monitor socket on its command line.
     key = (os.path.basename(d) + '/monitor.sock').encode()

@@ -132,8 +132,17 @@ if [ "$hang_s" -gt 0 ]; then
 				secs=${secs%%s!*}
 				case $secs in '' | *[!0-9]*) continue ;; esac
 				if [ "$secs" -ge "$hang_s" ]; then
-					echo "run-in-l1: L1 is hung (${line//$'\r'/}); stopping it" >&2
 					echo "L1-HUNG: soft lockup for ${secs}s; stopped by run-in-l1.sh" >>"$log_file"
+					# The CPU that stops the others answering (the one
+					# locked up is often only waiting for it) shows in
+					# their registers, named as for a silent L1.
+					if [ -S "$run_dir/monitor.sock" ] && command -v python3 >/dev/null; then
+						echo "run-in-l1: L1 is hung (${line//$'\r'/}); sampling its CPUs into $run_dir/l1-lockup.regs and stopping it" >&2
+						timeout 60 python3 "$TBSRC/hang-watch.py" --now "$run_dir/l1-lockup.regs" "$run_dir" \
+							>/dev/null 2>&1
+					else
+						echo "run-in-l1: L1 is hung (${line//$'\r'/}); stopping it" >&2
+					fi
 					pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
 					break
 				fi

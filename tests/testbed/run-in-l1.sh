@@ -119,6 +119,18 @@ start=$(date +%s)
 # back: stop it once the L1 kernel reports a soft lockup of hang_s seconds
 # or more, instead of waiting for the timeout. TCG alone can stall a vCPU
 # for tens of seconds on a busy host, so shorter lockups are left alone.
+# stop_hung_l1 WHAT REGS: stop this run's L1, first sampling its CPUs
+# through the monitor into REGS (hang-watch.py --now, which names the
+# rips), if there is a monitor to ask. WHAT says why, for the log.
+stop_hung_l1() {
+	if [ -S "$run_dir/monitor.sock" ] && command -v python3 >/dev/null; then
+		echo "run-in-l1: L1 is $1; sampling its CPUs into $run_dir/$2 and stopping it" >&2
+		timeout 60 python3 "$TBSRC/hang-watch.py" --now "$run_dir/$2" "$run_dir" >/dev/null 2>&1
+	else
+		echo "run-in-l1: L1 is $1; stopping it" >&2
+	fi
+	pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
+}
 watcher=''
 if [ "$hang_s" -gt 0 ]; then
 	(
@@ -135,15 +147,8 @@ if [ "$hang_s" -gt 0 ]; then
 					echo "L1-HUNG: soft lockup for ${secs}s; stopped by run-in-l1.sh" >>"$log_file"
 					# The CPU that stops the others answering (the one
 					# locked up is often only waiting for it) shows in
-					# their registers, named as for a silent L1.
-					if [ -S "$run_dir/monitor.sock" ] && command -v python3 >/dev/null; then
-						echo "run-in-l1: L1 is hung (${line//$'\r'/}); sampling its CPUs into $run_dir/l1-lockup.regs and stopping it" >&2
-						timeout 60 python3 "$TBSRC/hang-watch.py" --now "$run_dir/l1-lockup.regs" "$run_dir" \
-							>/dev/null 2>&1
-					else
-						echo "run-in-l1: L1 is hung (${line//$'\r'/}); stopping it" >&2
-					fi
-					pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
+					# their registers.
+					stop_hung_l1 "hung (${line//$'\r'/})" l1-lockup.regs
 					break
 				fi
 				;;
@@ -174,14 +179,7 @@ if [ "$silent_s" -gt 0 ]; then
 			fi
 			[ $((now - since)) -ge "$silent_s" ] || continue
 			echo "L1-HUNG: no heartbeat for $((now - since))s (a silent hang); stopped by run-in-l1.sh" >>"$log_file"
-			if [ -S "$run_dir/monitor.sock" ] && command -v python3 >/dev/null; then
-				echo "run-in-l1: L1 is silent: no heartbeat for $((now - since))s; sampling its CPUs into $run_dir/l1-silent.regs and stopping it" >&2
-				timeout 60 python3 "$TBSRC/hang-watch.py" --now "$run_dir/l1-silent.regs" "$run_dir" \
-					>/dev/null 2>&1
-			else
-				echo "run-in-l1: L1 is silent: no heartbeat for $((now - since))s; stopping it" >&2
-			fi
-			pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
+			stop_hung_l1 "silent: no heartbeat for $((now - since))s" l1-silent.regs
 			break
 		done
 	) &

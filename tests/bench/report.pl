@@ -578,10 +578,12 @@ if (($host->{measure_status} // '0') ne '0') {
 if ($meta2) {
 	my $from = $meta2->{resumed_from} // '';
 	$from = $from =~ m{^(?:boot-only/)?(.+)-([0-9]+)$} ? sprintf('%s rep %s', L($1), $2) : 'nothing (all had run)';
+	# Set aside only if it had no stall or failed test (in-l1.sh resume_keep).
+	my $aside = (grep { $_->{l1_lost} } @lost)
+		? ' the one it was lost in is listed with the boots the test bed killed, and was booted again;' : '';
 	push @md, '', sprintf('**Two L1 boots:** the first L1 was lost (%s); a second L1 boot ran the rest '
-		. 'of the suite, from %s on. The boots the first L1 finished are kept as measured; the one it was lost in '
-		. 'is listed with the boots the test bed killed, and was booted again. Ratios between configurations '
-		. 'may mix the two L1 boots.', $host->{l1_1_lost} // $meta2->{resumed_after} // '?', $from);
+		. 'of the suite, from %s on. The boots the first L1 finished are kept as measured;%s ratios between '
+		. 'configurations may mix the two L1 boots.', $host->{l1_1_lost} // $meta2->{resumed_after} // '?', $from, $aside);
 }
 for my $m ([$meta, 'first '], [$meta2, 'second ']) {
 	next unless $m->[0] && defined $m->[0]{aborted};

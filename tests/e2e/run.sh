@@ -155,6 +155,9 @@ dump_check_cases() {
 	for c in $(bash "$ROOT/tests/bench/resume-test.sh" --list); do
 		run_check "bench finishes a suite in a second L1 when the first is lost: $c" bash "$ROOT/tests/bench/resume-test.sh" "$c"
 	done
+	for c in $(python3 "$ROOT/tests/bench/report-test.py" --list); do
+		run_check "bench report says how the run went: $c" python3 "$ROOT/tests/bench/report-test.py" "$c"
+	done
 }
 
 # ---- 2. guest boots ------------------------------------------------------

@@ -130,6 +130,21 @@ bad_input_cases() {
 
 # crash-dump-check.py explains every guest that dies or hangs in the test
 # bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
+# check_cases LABEL CMD...: one check per case that `CMD --list` names,
+# each run as `CMD CASE`.
+check_cases() {
+	local label=$1 c cases
+	shift
+	# A list that cannot be had must fail, not leave no check at all.
+	if ! cases=$("$@" --list) || [ -z "$cases" ]; then
+		run_check "$label: list the cases" false
+		return
+	fi
+	for c in $cases; do
+		run_check "$label: $c" "$@" "$c"
+	done
+}
+
 dump_check_cases() {
 	local c
 	for c in intact cr3-bit cr3-far bad-pob l1-state; do
@@ -137,27 +152,17 @@ dump_check_cases() {
 	done
 	# What makes a guest run once more (here, in the hostile script and
 	# in the bench): the test bed's signatures, and their near misses.
-	for c in $(bash "$TBSRC/failures-test.sh" --list); do
-		run_check "test-bed failure signature: $c" bash "$TBSRC/failures-test.sh" "$c"
-	done
+	check_cases "test-bed failure signature" bash "$TBSRC/failures-test.sh"
 	# run-in-l1.sh stops an L1 that goes silent, and only such an L1.
-	for c in $(bash "$TBSRC/silent-test.sh" --list); do
-		run_check "test bed stops a silent L1 and only that: $c" bash "$TBSRC/silent-test.sh" "$c"
-	done
+	check_cases "test bed stops a silent L1 and only that" bash "$TBSRC/silent-test.sh"
 	# A hung L1's registers come out named (l1-init's l1-text + kallsyms).
 	run_check "a hung L1's rips are named with its KASLR offset" python3 "$TBSRC/hang-watch-test.py"
 	# The bench's console reader: whole lines, none lost, never blocking.
 	run_check "console reader hands over whole lines and returns each second" bash "$TBSRC/console-pump-test.sh"
-	for c in $(bash "$ROOT/tests/bench/rerun-test.sh" --list); do
-		run_check "bench reruns only a boot the test bed killed: $c" bash "$ROOT/tests/bench/rerun-test.sh" "$c"
-	done
+	check_cases "bench reruns only a boot the test bed killed" bash "$ROOT/tests/bench/rerun-test.sh"
 	# A lost L1 costs the bench its boot, not the suite.
-	for c in $(bash "$ROOT/tests/bench/resume-test.sh" --list); do
-		run_check "bench finishes a suite in a second L1 when the first is lost: $c" bash "$ROOT/tests/bench/resume-test.sh" "$c"
-	done
-	for c in $(python3 "$ROOT/tests/bench/report-test.py" --list); do
-		run_check "bench report says how the run went: $c" python3 "$ROOT/tests/bench/report-test.py" "$c"
-	done
+	check_cases "bench finishes a suite in a second L1 when the first is lost" bash "$ROOT/tests/bench/resume-test.sh"
+	check_cases "bench report says how the run went" python3 "$ROOT/tests/bench/report-test.py"
 }
 
 # ---- 2. guest boots ------------------------------------------------------

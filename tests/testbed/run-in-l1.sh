@@ -114,11 +114,6 @@ fi
 log "booting L1 (timeout ${timeout_s}s), log: $log_file"
 start=$(date +%s)
 : >"$log_file"
-# A hung L1 (seen: one vCPU looping on an int3 its memory no longer holds,
-# the other waiting for it in an IPI, docs/STRICT-CRASH.md) never comes
-# back: stop it once the L1 kernel reports a soft lockup of hang_s seconds
-# or more, instead of waiting for the timeout. TCG alone can stall a vCPU
-# for tens of seconds on a busy host, so shorter lockups are left alone.
 # stop_hung_l1 WHAT REGS: stop this run's L1, first sampling its CPUs
 # through the monitor into REGS (hang-watch.py --now, which names the
 # rips), if there is a monitor to ask. WHAT says why, for the log.
@@ -131,6 +126,11 @@ stop_hung_l1() {
 	fi
 	pkill -TERM -f "tb.run=$run_rel " 2>/dev/null
 }
+# A hung L1 (seen: one vCPU looping on an int3 its memory no longer holds,
+# the other waiting for it in an IPI, docs/STRICT-CRASH.md) never comes
+# back: stop it once the L1 kernel reports a soft lockup of hang_s seconds
+# or more, instead of waiting for the timeout. TCG alone can stall a vCPU
+# for tens of seconds on a busy host, so shorter lockups are left alone.
 watcher=''
 if [ "$hang_s" -gt 0 ]; then
 	(

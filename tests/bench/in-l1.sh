@@ -831,15 +831,19 @@ boot_only() { # CONFIG REP STEP
 
 start=${EPOCHREALTIME/./}
 echo "[bench] $REPS rep(s) x ${#CONFIG_LIST[@]} configurations ($CONFIGS), tests $TESTS, iperf3 ${SECS} s, tcprr $RR_N; IOTLB kprobes: $([ "$KP_OK" = 1 ] && echo on || echo "off ($KP_REASON)")" >&2
-base=0 SUITE_ABORT='' resumed_from=''
+base=0 SUITE_ABORT='' RESUMED_FROM=''
+# resumed_from NAME: in a second L1, note the first boot it runs (the report
+# says where the second L1 began).
+resumed_from() {
+	[ -n "$RESUME" ] && [ -z "$RESUMED_FROM" ] || return 0
+	RESUMED_FROM=$1
+	echo "resumed_from=$1" >>"$META"
+}
 for rep in $(seq 1 "$REPS"); do
 	for cfg in "${CONFIG_LIST[@]}"; do
 		[ -n "$SUITE_ABORT" ] && break 2
 		if ! resume_keep "$cfg" "$rep" "$base"; then
-			if [ -n "$RESUME" ] && [ -z "$resumed_from" ]; then
-				resumed_from=$cfg-$rep
-				echo "resumed_from=$resumed_from" >>"$META"
-			fi
+			resumed_from "$cfg-$rep"
 			boot_one "$cfg" "$rep" "$base"
 			rerun_if_testbed_lost "$cfg" "$rep" "$base"
 		fi
@@ -854,10 +858,7 @@ for rep in $(seq 1 "$REPS"); do
 			progress "$base" "$cfg rep $rep/$REPS: boot to guest init measured in the first L1; kept"
 			continue
 		fi
-		if [ -n "$RESUME" ] && [ -z "$resumed_from" ]; then
-			resumed_from=boot-only/$cfg-$rep
-			echo "resumed_from=$resumed_from" >>"$META"
-		fi
+		resumed_from "boot-only/$cfg-$rep"
 		boot_only "$cfg" "$rep" "$base"
 	done
 done

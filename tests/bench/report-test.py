@@ -83,7 +83,7 @@ def make_run(d, case):
         if case == 'resumed':
             kv(os.path.join(run, 'meta-l1-2.txt'), date='x', resumed_after='status 125: L1 ended without reporting',
                resumed_from='vmm-lazy-1', total_wall_s=50)
-            kv(os.path.join(run, 'host.txt'), l1_1_status=125, l1_1_lost='status 125: L1 ended without reporting')
+            kv(os.path.join(run, 'host.txt'), l1_1_status=125)
         else:
             kv(os.path.join(run, 'meta.txt'), total_wall_s=100)
     return run

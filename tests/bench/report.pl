@@ -523,7 +523,7 @@ my $results = {
 	boots_lost_to_testbed => \@lost,
 	l1_boots => $meta2 ? 2 : 1,
 	$meta2 ? (l1_resume => {
-		first_status => $host->{l1_1_status}, first_lost => $host->{l1_1_lost} // $meta2->{resumed_after},
+		first_status => $host->{l1_1_status}, first_lost => $meta2->{resumed_after},
 		resumed_from => $meta2->{resumed_from}, second_total_wall_s => $meta2->{total_wall_s},
 	}) : (),
 	iotlb_miss_bench => $mb,
@@ -583,7 +583,7 @@ if ($meta2) {
 		? ' the one it was lost in is listed with the boots the test bed killed, and was booted again;' : '';
 	push @md, '', sprintf('**Two L1 boots:** the first L1 was lost (%s); a second L1 boot ran the rest '
 		. 'of the suite, from %s on. The boots the first L1 finished are kept as measured;%s ratios between '
-		. 'configurations may mix the two L1 boots.', $host->{l1_1_lost} // $meta2->{resumed_after} // '?', $from, $aside);
+		. 'configurations may mix the two L1 boots.', $meta2->{resumed_after} // '?', $from, $aside);
 }
 for my $m ([$meta, 'first '], [$meta2, 'second ']) {
 	next unless $m->[0] && defined $m->[0]{aborted};

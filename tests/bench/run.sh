@@ -116,36 +116,8 @@ else
 	# progress lines and errors come through, on stderr. L1 runs in its own
 	# session so that, if it goes silent for BENCH_L1_SILENT_S (a wedged
 	# nested guest; in-l1.sh itself reports at least every 5 minutes), it
-	# can be stopped and what was measured so far reported.
+	# can be stopped and the rest of the suite run in a second L1.
 	silent=${BENCH_L1_SILENT_S:-600}
-	# l1_registers SOCKET FILE: before a silent L1 is stopped, its vCPUs'
-	# registers, three times a second apart, from the test bed's QEMU
-	# monitor: a CPU stuck with interrupts off (docs/STRICT-CRASH.md)
-	# shows as the same RIP every time, and nothing inside L1 can say so.
-	l1_registers() {
-		[ -S "$1" ] && command -v python3 >/dev/null || return 0
-		python3 - "$1" >"$2" 2>&1 <<-'PY' || true
-			import socket, sys, time
-			for i in range(3):
-			    s = socket.socket(socket.AF_UNIX)
-			    s.settimeout(2)
-			    s.connect(sys.argv[1])
-			    s.sendall(b'info registers -a\n')
-			    out = b''
-			    try:
-			        while True:
-			            b = s.recv(65536)
-			            if not b:
-			                break
-			            out += b
-			    except socket.timeout:
-			        pass
-			    s.close()
-			    print('== sample %d at %s' % (i + 1, time.strftime('%H:%M:%S')))
-			    print(out.decode(errors='replace'))
-			    time.sleep(1)
-		PY
-	}
 	# Full mode needs up to 30 min on an idle 2-core host, and more when the
 	# host is busy: do not let the test bed's default 40 min cut it short.
 	export TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-5400}
@@ -185,7 +157,13 @@ else
 					fi
 					if [ -n "$armed" ] && [ $((SECONDS - last)) -ge "$silent" ]; then
 						echo "[bench] no output from L1 for ${silent} s: stopping it" >&2
-						l1_registers "${l1_dir:-}/monitor.sock" "$RUN/l1-registers$sfx.txt"
+						# Its vCPUs' registers first, named, from the test
+						# bed's QEMU monitor (the sampler run-in-l1.sh uses):
+						# a CPU stuck with interrupts off (docs/STRICT-CRASH.md)
+						# shows as the same rip every time, and nothing inside
+						# L1 can say so.
+						[ -S "${l1_dir:-}/monitor.sock" ] && command -v python3 >/dev/null &&
+							timeout 60 python3 "$TBSRC/hang-watch.py" --now "$RUN/l1-registers$sfx.txt" "$l1_dir" >/dev/null 2>&1
 						kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null
 						last=$SECONDS
 					fi
@@ -201,8 +179,7 @@ else
 	# boots ran where). Once only, so a fault that kills every L1 cannot
 	# loop; BENCH_RESUME_L1=0 turns it off.
 	if lost=$(l1_lost_why "$RUN" "$status"); then
-		echo "l1_1_status=$status" >>"$RUN/host.txt"
-		echo "l1_1_lost=$lost" >>"$RUN/host.txt"
+		echo "l1_1_status=$status" >>"$RUN/host.txt" # how: resumed_after in meta-l1-2.txt
 		log "the first L1 was lost ($lost); running the rest of the suite in a second L1 boot"
 		measure_in_l1 -l1-2 "${envv[@]}" BENCH_RESUME="$lost"
 	fi

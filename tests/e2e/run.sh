@@ -128,8 +128,6 @@ bad_input_cases() {
 
 # ---- 1b. the dump checker ------------------------------------------------
 
-# crash-dump-check.py explains every guest that dies or hangs in the test
-# bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
 # check_cases LABEL CMD...: one check per case that `CMD --list` names,
 # each run as `CMD CASE`.
 check_cases() {
@@ -145,6 +143,8 @@ check_cases() {
 	done
 }
 
+# crash-dump-check.py explains every guest that dies or hangs in the test
+# bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
 dump_check_cases() {
 	local c
 	for c in intact cr3-bit cr3-far bad-pob l1-state; do

@@ -131,7 +131,7 @@ test: deps
 run: deps all
 	@tests/run-demo.sh
 
-bench: deps all $(BUILD)/testbed-cost
+bench: deps all $(BUILD)/testbed-cost $(BUILD)/l1-scrub
 	@tests/bench/run.sh
 
 # The vhost IOTLB probe (tests/iotlb-probe): the same codec built as a static
@@ -155,11 +155,18 @@ $(BUILD)/testbed-cost: $(COST_SRCS) tests/testbed-cost/cost.h $(HEADERS)
 	@echo '  LD      $@'
 	$(Q)$(CC) -static $(CFLAGS) -o $@ $(COST_SRCS)
 
+# What the last guest left in L1's memory, paid before the next boot
+# (tests/bench/l1-scrub.c says why); static like testbed-cost.
+$(BUILD)/l1-scrub: tests/bench/l1-scrub.c
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) -static $(CFLAGS) -o $@ $<
+
 # clean keeps the test bed's downloads and images (build/testbed); distclean drops them too.
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/tsan $(BUILD)/gen $(BUILD)/tests $(BUILD)/tests-san $(BUILD)/vmm \
 		$(BUILD)/vmm-tsan \
-		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64 $(BUILD)/testbed-cost
+		$(BUILD)/iotlb-probe32 $(BUILD)/iotlb-probe64 $(BUILD)/testbed-cost $(BUILD)/l1-scrub
 
 distclean:
 	rm -rf $(BUILD)

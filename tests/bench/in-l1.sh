@@ -50,6 +50,11 @@
 #                  time to guest init is taken. Results: OUTDIR/boot-only/.
 #   BENCH_COST     the unit-cost program (default build/testbed-cost; run
 #                  once before the boots when it exists)
+#   BENCH_SCRUB    the program that writes once to a guest's worth of
+#                  L1's memory before every boot (default build/l1-scrub,
+#                  only in the test bed; 0: off), so that the last guest's
+#                  debris in TCG is not charged to the next boot
+#                  (tests/bench/l1-scrub.c); seconds in boot.txt (scrub_s)
 #   BENCH_RESUME   WHY: finish a suite whose first L1 was lost (run.sh
 #                  sets it for a second L1 boot, WHY being how the first
 #                  ended): boots with a boot.txt are kept as measured, the
@@ -95,6 +100,27 @@ read -r -a CONFIG_LIST <<<"$CONFIGS"
 read -r -a BOOT_LIST <<<"$BOOT_CONFIGS"
 STEPS_PER_BOOT=$((1 + ${#TEST_LIST[@]}))
 TOTAL=$((REPS * (${#CONFIG_LIST[@]} * STEPS_PER_BOOT + ${#BOOT_LIST[@]})))
+
+# The last guest's debris (tests/bench/l1-scrub.c says what and why): paid
+# before each boot, outside the time it measures, by writing once to as
+# much memory as a guest has. Only in the test bed: elsewhere there is no
+# TCG. SCRUB_S: its seconds, or empty when it is off or failed.
+SCRUB=${BENCH_SCRUB-$ROOT/build/l1-scrub}
+if [ "${TESTBED_L1:-0}" != 1 ]; then
+	SCRUB_WHY="off: not in the test bed"
+elif [ "$SCRUB" = 0 ]; then
+	SCRUB_WHY="off: BENCH_SCRUB=0"
+elif [ ! -x "$SCRUB" ]; then
+	SCRUB_WHY="off: no $SCRUB"
+else
+	SCRUB_WHY=''
+fi
+SCRUB_S=''
+scrub_l1() {
+	SCRUB_S=''
+	[ -z "$SCRUB_WHY" ] || return 0
+	SCRUB_S=$("$SCRUB" "$MEM_MIB" 2>/dev/null) || SCRUB_S=''
+}
 
 # Seconds (3 decimals) between two microsecond stamps.
 secs_between() { printf '%d.%03d' $((($2 - $1) / 1000000)) $(((($2 - $1) % 1000000) / 1000)); }
@@ -259,6 +285,7 @@ fi
 	echo "kprobes_list=$KP_PROBES"
 	echo "kprobe_miss_symbol=$KP_MISS_SYM"
 	echo "triple_fault_probe=$L2SD_OK${L2SD_WHY:+ ($L2SD_WHY)}"
+	echo "l1_scrub=${SCRUB_WHY:-${MEM_MIB} MiB}"
 	[ -z "$RESUME" ] || echo "resumed_after=$RESUME"
 } >"$META"
 
@@ -626,6 +653,7 @@ boot_one() { # CONFIG REP BASE_STEP
 		echo "status=skipped" >"$B_DIR/boot.txt"
 		return
 	fi
+	scrub_l1
 	servers_start "$B_DIR"
 	progress "$B_STEP" "$B_NAME: boot to guest init"
 	B_T0=${EPOCHREALTIME/./}
@@ -699,6 +727,7 @@ boot_one() { # CONFIG REP BASE_STEP
 		echo "wall_s=$(secs_between "$B_T0" "${EPOCHREALTIME/./}")"
 		echo "triple_fault=$tf"
 		echo "guest_was_at=$WAS"
+		echo "scrub_s=$SCRUB_S"
 	} >"$B_DIR/boot.txt"
 }
 
@@ -809,6 +838,7 @@ boot_only() { # CONFIG REP STEP
 		return
 	fi
 	printf '%q ' "${MON[@]}" >"$dir/cmd"
+	scrub_l1
 	progress "$3" "$cfg rep $rep/$REPS: boot to guest init"
 	t0=${EPOCHREALTIME/./}
 	while IFS= read -r line; do
@@ -826,6 +856,7 @@ boot_only() { # CONFIG REP STEP
 		echo "rep=$rep"
 		echo "status=$status"
 		echo "boot_s=$([ -n "$init" ] && secs_between "$t0" "$init")"
+		echo "scrub_s=$SCRUB_S"
 	} >"$dir/boot.txt"
 }
 

@@ -5,6 +5,9 @@
 # BENCH_RESUME); an L1 that hung only after every boot had run; an L1 lost
 # with no second; a testbed-lost.tsv line in the older three-column form.
 # The events carry the bench's own columns (EVENTS_COLUMNS in in-l1.sh).
+# Along the way: the sentence on L1's scrub between boots (l1_scrub in
+# meta.txt: on in one-l1, off in hung-after, absent, as in older runs,
+# elsewhere).
 # --list prints the cases.
 import json, os, re, shutil, subprocess, sys, tempfile
 
@@ -62,6 +65,7 @@ def make_run(d, case):
     boot(run, 'vmm-plain-1')
     if case in ('one-l1', 'hung-after'):
         boot(run, 'vmm-lazy-1')
+        kv(os.path.join(run, 'meta.txt'), l1_scrub='512 MiB' if case == 'one-l1' else 'off: BENCH_SCRUB=0')
         kv(os.path.join(run, 'meta.txt'), total_wall_s=100)
     if case == 'hung-after':
         kv(os.path.join(run, 'host.txt'), measure_status=125)
@@ -116,6 +120,12 @@ def check(case, run):
         want('all from one L1 boot' in md and 'Two L1 boots' not in md, 'not "all from one L1 boot"')
     if case == 'one-l1':
         want('Incomplete run' not in md and 'L1 ended with status' not in md, 'a clean run has a status note')
+        want('Before each boot, L1 wrote once to as much memory as the last guest had (512 MiB;' in md
+             and js['l1'].get('l1_scrub') == '512 MiB', 'the scrub between boots is not reported')
+    elif case == 'hung-after':
+        want("L1's memory was not scrubbed between boots (off: BENCH_SCRUB=0)" in md, 'the scrub being off is not said')
+    else:
+        want('scrub' not in md, 'a scrub is reported for a run whose meta.txt does not have one')
     if case == 'hung-after':
         want('Incomplete run' not in md, 'called incomplete although every boot ran')
         want('L1 ended with status 125' in md and 'nothing was lost' in md, 'the late hang is not noted')

@@ -511,7 +511,7 @@ if ($sum{'vmm-plain'} && $sum{'vmm-lazy'}) {
 my $results = {
 	suite => 'make bench', run => basename($run), mode => $host->{mode} // 'unknown',
 	date => $meta->{date}, host => $host, l1 => {
-		map { $_ => $meta->{$_} } grep { exists $meta->{$_} } qw(in_testbed kernel cpus cpu_model mem_total_kib qemu iperf3 total_wall_s)
+		map { $_ => $meta->{$_} } grep { exists $meta->{$_} } qw(in_testbed kernel cpus cpu_model mem_total_kib qemu iperf3 total_wall_s l1_scrub)
 	},
 	parameters => {
 		configs => \@configs, boot_configs => \@boot_configs, reps => $reps + 0, iperf3_seconds => num($meta->{secs}), tcprr_round_trips => num($meta->{rr_n}),
@@ -660,6 +660,13 @@ if (grep { $sum{$_} } @boot_configs) {
 	push @md, '', '"Boot only": the ELF vmlinux unpacked from the same vmlinuz (tests/testbed/extract-vmlinux.sh), '
 		. 'booted with no NIC and no tests; vmm enters it directly, QEMU through its PVH entry. '
 		. 'Neither guest runs the kernel\'s decompressor, which the bzImage rows above do.';
+}
+if (defined $meta->{l1_scrub}) {
+	push @md, '', $meta->{l1_scrub} =~ /^off/
+		? "L1's memory was not scrubbed between boots ($meta->{l1_scrub}): each boot's time includes what the test bed charges the first writer of the last guest's memory (tests/bench/l1-scrub.c)."
+		: "Before each boot, L1 wrote once to as much memory as the last guest had ($meta->{l1_scrub}; tests/bench/l1-scrub.c), "
+		. 'so that the test bed\'s invalidation of that guest\'s translated code (TCG) is not charged to the next boot; '
+		. 'its seconds are `scrub_s` in each boot.txt.';
 }
 push @md, '';
 push @md, '## IOTLB traffic and CPU time per GiB moved (all successful iperf3 runs)', '';

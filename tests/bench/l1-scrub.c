@@ -5,18 +5,18 @@
  *
  *   l1-scrub MIB      prints the seconds it took
  *
- * Why: the test bed's L0 is QEMU-TCG, which runs L2 guests' code by
- * translating it, and remembers which of L1's physical pages hold
- * translated code. When a guest ends, its RAM goes back to L1's free lists
- * still so marked, and the first process to write to those pages pays for
- * TCG's invalidation of that code: seconds, growing over a run as such
- * pages pile up (2026-11-29: an ELF vmlinux load took vmm 0.5 s in a fresh
- * L1 and 2 to 4.6 s in the bench's last boots; docs/BENCHMARKS.md, "The
- * previous guest's debris"). The page allocator hands out the pages freed
- * last first, so writing as much as the last guest had takes them; on a
- * host with hardware virtualization nothing of this exists. Huge pages
- * where the kernel gives them, as the monitors' guest RAM gets: their
- * clearing writes every byte.
+ * Why, as far as measured: the first process to write to the memory the
+ * last L2 guest left pays seconds for it, growing over a run
+ * (2026-11-29: an ELF vmlinux load took vmm 0.5 s in a fresh L1 and 2 to
+ * 4.6 s in the bench's last boots; docs/BENCHMARKS.md, "The previous
+ * guest's debris"). The explanation that fits: the test bed's L0 is
+ * QEMU-TCG, which runs L2 code by translating it and must invalidate the
+ * translations when their page is written, and a guest's RAM goes back
+ * to L1's free lists with them. The page allocator hands out the pages
+ * freed last first, so writing as much as the last guest had takes them;
+ * with hardware virtualization nothing of this exists. Huge pages where
+ * the kernel gives them, as the monitors' guest RAM gets: their clearing
+ * writes every byte.
  */
 #include <errno.h>
 #include <stdio.h>

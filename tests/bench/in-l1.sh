@@ -163,7 +163,7 @@ KP_OK=0 KP_REASON=''
 # before 2026-11-28 09:00, runs twice per MISS: onto the read list, and
 # onto the pending list once the monitor has read it.
 KP_PROBES="vbench_miss:vhost_iotlb_miss|vhost_iotlb_miss.isra.0 vbench_update:vhost_iotlb_add_range vbench_inval:vhost_iotlb_del_range"
-KP_MISS_SYM=''
+KP_MISS_SYM='' KP_RECORD_CMD=''
 kp_setup() {
 	local p
 	if [ "${BENCH_KPROBES:-${TESTBED_L1:-0}}" != 1 ]; then
@@ -177,6 +177,16 @@ kp_setup() {
 	fi
 	# Hits are counted even with the ring buffer off; nothing is recorded.
 	echo 0 >"$TRACE/tracing_on"
+	# Nor are task names, which tracing records by default for as long as
+	# an event is on: through a probe on the sched_switch tracepoint, that
+	# is, by live-patching a jump into __schedule when the first event is
+	# enabled and out when the last is disabled. In the test bed that patch
+	# hangs L1 (docs/STRICT-CRASH.md, Session 24): the other CPU keeps
+	# trapping on the patch's int3 after it is gone from memory, with its
+	# interrupts off, and the patching CPU waits for it forever. The old
+	# setting is put back by kp_cleanup.
+	KP_RECORD_CMD=$(cat "$TRACE/options/record-cmd" 2>/dev/null)
+	{ echo 0 >"$TRACE/options/record-cmd"; } 2>/dev/null
 	local sym syms placed
 	for p in $KP_PROBES; do
 		placed=''
@@ -206,6 +216,7 @@ kp_cleanup() {
 	[ -e "$TRACE/events/vbench/enable" ] || return 0
 	echo 0 >"$TRACE/events/vbench/enable" 2>/dev/null
 	for p in $KP_PROBES; do echo "-:vbench/${p%%:*}" >>"$TRACE/kprobe_events" 2>/dev/null; done
+	[ -z "$KP_RECORD_CMD" ] || { echo "$KP_RECORD_CMD" >"$TRACE/options/record-cmd"; } 2>/dev/null
 	return 0
 }
 # KP="miss update inval": hit counts so far, or "- - -".

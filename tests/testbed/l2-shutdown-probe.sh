@@ -89,6 +89,12 @@ l2sd_on() {
 		L2SD_WHY="cannot place a kprobe on shutdown_interception"
 		return 1
 	fi
+	# No task names: recording them live-patches __schedule when the event
+	# is enabled and again when it is disabled, which hangs the test bed's
+	# L1 (kp_setup in tests/bench/in-l1.sh says how). An instance takes the
+	# setting from the top level when it is made and cannot change it; only
+	# in the test bed, so it is not put back.
+	{ echo 0 >"$L2SD_TRACE/options/record-cmd"; } 2>/dev/null
 	mkdir -p "$L2SD_INST" 2>/dev/null
 	if ! echo 1 >"$L2SD_INST/events/vmmtb/l2_shutdown/enable" 2>/dev/null; then
 		L2SD_WHY="cannot enable the probe in $L2SD_INST"

@@ -180,8 +180,15 @@ run_watched() {
 # vmm's boot layout would halt the retry as well, and fail) and, at
 # 20:15 on 2026-11-28, to L1's registers (vCPU 1 at __svm_vcpu_run+0x9c).
 boot() {
-	local name=$1 why
-	boot_once "$@"
+	boot_retrying boot_once "$@"
+}
+
+# boot_retrying ONCE NAME ...: the same for a guest that ONCE NAME ...
+# runs some other way (in-l1.sh's stuck guest, stopped with SIGTERM).
+boot_retrying() {
+	local once=$1 name=$2 why
+	shift
+	"$once" "$@"
 	if why=$(testbed_failure "$OUT/$name.console" "$OUT/$name.triple-fault" \
 		"$OUT/$name.crash-dump-check"); then
 		why="the guest died of $why"
@@ -191,7 +198,7 @@ boot() {
 		return 0
 	fi
 	set_aside "$name" "$why"
-	boot_once "$@"
+	"$once" "$@"
 }
 
 # set_aside NAME WHY: before a guest runs once more, keep its first

@@ -165,6 +165,8 @@ dump_check_cases() {
 	check_cases "bench report says how the run went" python3 "$ROOT/tests/bench/report-test.py"
 	# Its IOTLB counters must not live-patch __schedule, which hangs L1.
 	check_cases "bench counts with task names unrecorded" bash "$ROOT/tests/bench/tracing-test.sh"
+	# A stuck guest that dies before its SIGTERM must not end in-l1.sh.
+	check_cases "e2e's stuck guest, stopped or dead" bash "$ROOT/tests/e2e/stuck-test.sh"
 }
 
 # ---- 2. guest boots ------------------------------------------------------

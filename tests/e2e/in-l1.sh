@@ -276,6 +276,20 @@ check_stat_zero() { # NAME JSON-KEY: the first "KEY": N in the stats is 0
 	[ "$v" = 0 ] || { why "$1" "stats $2='$v', expected 0"; return 1; }
 }
 
+# run_part LABEL CMD...: a script that records its own checks in
+# $E2E_RESULTS and exits non-zero when one fails. One that exits non-zero
+# without a FAIL line stopped early, and the checks it did not reach would
+# be missing unseen: that is a failure of its own.
+run_part() {
+	local label=$1 before rc=0
+	shift
+	before=$(grep -c '^FAIL' "$E2E_RESULTS" || true)
+	"$@" || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(grep -c '^FAIL' "$E2E_RESULTS" || true)" -eq "$before" ]; then
+		fail "$label" "exited $rc before its checks were done, and recorded no failed check"
+	fi
+}
+
 # shellcheck source-path=SCRIPTDIR source=../testbed/l1-net.sh
 . "$ROOT/tests/testbed/l1-net.sh"
 HOST_IP=$L1_HOST_IP
@@ -365,11 +379,11 @@ if [ "$MONITOR" = vmm ] && [ "${E2E_NET:-1}" = 1 ] && [ "$PHASE" != iommu ]; the
 	run_check "hostile: exit status 0" check_status hostile 0
 	# The IOTLB message codec from a 32-bit and a 64-bit process against the
 	# real vhost-net (its PASS/FAIL lines join this run's results file).
-	"$ROOT/tests/e2e/probe-in-l1.sh" "$OUT" || true
+	run_part "IOTLB codec probe" "$ROOT/tests/e2e/probe-in-l1.sh" "$OUT"
 	# The hostile VT-d guest (garbage in every VT-d register, table and
 	# queue, DMA while translating through it; build/vmm-san when built),
 	# then a well-behaved guest behind the VT-d: tests/hostile/in-l1-vtd.sh.
 	E2E_VMM=${monitor[0]} E2E_KERNEL=$KERNEL E2E_INITRD=$INITRD E2E_CMDLINE=$CMDLINE \
-		"$ROOT/tests/hostile/in-l1-vtd.sh" "$OUT" || true
+		run_part "hostile VT-d guest" "$ROOT/tests/hostile/in-l1-vtd.sh" "$OUT"
 fi
 e2e_summary in-l1

@@ -147,7 +147,7 @@ check_cases() {
 # bed; its verdicts are checked here on synthetic guest RAM (no KVM needed).
 dump_check_cases() {
 	local c
-	for c in intact cr3-bit cr3-far bad-pob l1-state; do
+	for c in intact cr3-bit cr3-far bad-pob l1-state early-boot early-rip; do
 		run_check "dump check on synthetic RAM: $c" python3 "$TBSRC/crash-dump-check-test.py" "$c"
 	done
 	# What makes a guest run once more (here, in the hostile script and

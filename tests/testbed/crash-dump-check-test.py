@@ -20,6 +20,10 @@ CASE:
   l1-state      CR3 outside RAM and rip in L1's kvm_amd (the fake kallsyms
                 has L1 module symbols): the verdict that the vCPU holds
                 L1's registers
+  early-boot    the two other tables' kernel halves each differ from CR3's
+                (early_top_pgt beside init_top_pgt): no reference, and the
+                walks judge, intact
+  early-rip     the same with rip unmapped: not intact, rip named
 """
 import os
 import struct
@@ -59,7 +63,12 @@ def kimg_pa(va):
     return va - KIMG_VA + KIMG_PA
 
 
-def build(dump, pob):
+# early_top_pgt's kind of entries: kernel-half slots that only one other
+# table has, pointing at a page table of its own.
+EARLY = ((TABLES[1], 300, 0x120000 | P), (TABLES[2], 301, 0x121000 | P))
+
+
+def build(dump, pob, extra=()):
     mem = {}
 
     def q(pa, v):
@@ -78,6 +87,8 @@ def build(dump, pob):
     q(pd_idt, pt_idt | P)
     q(pt_idt, idt_pa | P)
     q(pdpt_k + 510 * 8, pd_k | P)
+    for top, i, e in extra:
+        q(top + i * 8, e)
     for i in range(64):  # 128 MiB of image mapping, 2 MiB each
         q(pd_k + i * 8, (KIMG_PA + (i << 21)) | P | PS)
 
@@ -135,14 +146,25 @@ def main():
             'rax 0x111390000 is outside guest RAM too',
             "VERDICT: the vCPU holds L1's registers"],
             {'rip': 0xffffffffc04f820c, 'cr2': 0xffffffffc04f820c, 'rax': 0x111390000}),
+        'early-boot': (TABLES[0], DIRECT, [
+            'no reference kernel half: no two of the 2 other top-level tables share one',
+            'VERDICT: with no reference, the tables CR3 names map rip, rsp, the IDT and '
+            'cr2: the tables in memory were intact'], {}),
+        'early-rip': (TABLES[0], DIRECT, [
+            'VERDICT: with no reference, the tables CR3 names do not map rip'],
+            {'rip': 0xffffffffc0000000}),
     }
+    # What the output must not say: a reference taken from one table, or
+    # intact tables when they do not map rip.
+    never = {'early-boot': ['differs from the reference'],
+             'early-rip': ['differs from the reference', 'intact']}.get(case, [])
     if case not in cases:
         sys.exit(__doc__)
     cr3, pob, want, over = cases[case]
     checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'crash-dump-check.py')
     with tempfile.TemporaryDirectory() as tmp:
         dump, ksyms = os.path.join(tmp, 'ram.img'), os.path.join(tmp, 'kallsyms')
-        rsp = build(dump, pob)
+        rsp = build(dump, pob, EARLY if case.startswith('early') else ())
         with open(ksyms, 'w') as f:
             for name, (addr, kind) in sorted(SYMS.items(), key=lambda kv: kv[1][0]):
                 f.write('%016x %s %s\n' % (addr, kind, name))
@@ -164,6 +186,11 @@ def main():
         if w not in out:
             print(out)
             print('%s: the output lacks "%s"' % (case, w))
+            return 1
+    for w in never:
+        if w in out:
+            print(out)
+            print('%s: the output has "%s"' % (case, w))
             return 1
     return 0
 

@@ -216,15 +216,26 @@ def main():
     print('CR3 page: %d user and %d kernel entries present; it %s like a top-level table'
           % (sum(1 for e in mine[:256] if e & 1), sum(1 for e in mine[256:] if e & 1),
              'looks' if looks_top(mine) else 'does NOT look'))
-    if not halves:
-        print('no other top-level table found to compare with')
-        # Early boot: the kernel's own table is the only one, so there is
-        # no reference; what the CPU walked is all there is to check.
-        if ntables == 0 and not unmapped and {'rip', 'rsp', 'idt_base', 'cr2'} <= st.keys():
-            print('VERDICT: the only top-level table (early boot) maps rip, rsp, the IDT and '
+    # The reference must be a kernel half that two other tables agree on.
+    # One table alone is no reference: in early boot the other top-level
+    # table is early_top_pgt, whose kernel entries (into early_dynamic_pgts)
+    # legitimately differ from init_top_pgt's (the 00:58 gate of
+    # 2026-11-30, docs/STRICT-CRASH.md Session 24).
+    ref, n = halves.most_common(1)[0] if halves else (None, 0)
+    if n < 2:
+        if not halves:
+            print('no other top-level table found to compare with')
+        else:
+            print('no reference kernel half: no two of the %d other top-level tables share '
+                  'one (early boot: early_top_pgt beside init_top_pgt)' % ntables)
+        # What the CPU walked is all there is to check.
+        if not unmapped and {'rip', 'rsp', 'idt_base', 'cr2'} <= st.keys():
+            print('VERDICT: with no reference, the tables CR3 names map rip, rsp, the IDT and '
                   'cr2: the tables in memory were intact for these walks')
+        elif unmapped:
+            print('VERDICT: with no reference, the tables CR3 names do not map %s'
+                  % ', '.join(unmapped))
         return
-    ref, n = halves.most_common(1)[0]
     print('reference kernel half: shared by %d of %d other top-level tables' % (n, ntables))
     diff = [i for i in range(256) if mine[256 + i] != ref[i]]
     if not diff:

@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/failures.sh"
 
 CASES="walk-pf walk-irq walk-int3 walk-corrupt walk-cr2-unmapped walk-no-dump
-l1-state l1-state-other crash crash-half none"
+walk-early walk-early-unmapped l1-state l1-state-other crash crash-half none"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/failures-test.XXXXXX") || exit 2
 trap 'rm -rf "$D"' EXIT
@@ -33,6 +33,8 @@ EOF
 }
 
 INTACT="the kernel half of CR3's table is the reference one: the tables in memory were intact"
+# Early boot (the 00:58 gate of 2026-11-30): no reference among the tables.
+EARLY="with no reference, the tables CR3 names map rip, rsp, the IDT and cr2: the tables in memory were intact for these walks"
 L1="the vCPU holds L1's registers (rip in L1's kvm_amd code __svm_vcpu_run+0x9c, CR3 outside guest RAM): the test bed resumed it with them"
 
 console() { # CRASH-LINES...
@@ -68,6 +70,8 @@ run_case() {
 	walk-corrupt) tf 0x1080000b0e && chk mapped "CR3's table differs from the reference in 2 kernel entries:" && expect none ;;
 	walk-cr2-unmapped) tf 0x1080000b0e && chk 'NOT mapped' "$INTACT" && expect none ;;
 	walk-no-dump) tf 0x1080000b0e && expect none ;;
+	walk-early) tf 0x1080000b0e && chk mapped "$EARLY" && expect 'failed page walk' ;;
+	walk-early-unmapped) tf 0x1080000b0e && chk 'NOT mapped' "with no reference, the tables CR3 names do not map cr2" && expect none ;;
 	l1-state) chk mapped "$L1" && expect "L1's own registers" ;;
 	l1-state-other) chk mapped "CR3 is outside guest RAM and no table in RAM is one bit away from it" && expect none ;;
 	crash) console "[   90.1] BUG: TASK stack guard page was hit at 00000000 (stack is 0000..0000)" \

@@ -54,6 +54,9 @@ qemu)
 	;;
 esac
 
+# What the test bed set before any probe here (run-in-l1.sh's cmd.sh).
+RECORD_CMD_AT_START=$(cat /sys/kernel/tracing/options/record-cmd 2>/dev/null || echo unreadable)
+
 # Every guest's triple fault is recorded (l2-shutdown-probe.sh says why).
 # shellcheck source-path=SCRIPTDIR source=../testbed/l2-shutdown-probe.sh
 . "$ROOT/tests/testbed/l2-shutdown-probe.sh"
@@ -251,6 +254,14 @@ check_probe_no_task_names() {
 	[ "$v" = 0 ] || { echo "task names are recorded (record-cmd=${v:-unreadable})"; return 1; }
 }
 
+# run-in-l1.sh turns task-name recording off for every script in L1,
+# the ad hoc evidence scripts too, not only for the probes that do so
+# themselves (check_probe_no_task_names says why).
+check_testbed_no_task_names() {
+	[ "$RECORD_CMD_AT_START" = 0 ] ||
+		{ echo "record-cmd was $RECORD_CMD_AT_START when in-l1.sh started, not 0"; return 1; }
+}
+
 reboot_case() {
 	local n=reboot
 	boot "$n" 1 vmmtest=reboot
@@ -354,6 +365,8 @@ iommu_cases() {
 # reruns a guest once for them, docs/STRICT-CRASH.md, Session 5).
 IOMMU_SECS=${E2E_IOMMU_IPERF:-10}
 
+[ "${TESTBED_L1:-}" != 1 ] ||
+	run_check "test bed: no task names recorded from the start ($PHASE)" check_testbed_no_task_names
 if [ "$PHASE" != iommu ]; then
 	poweroff_case 1
 	poweroff_case 2

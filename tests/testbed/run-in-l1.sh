@@ -80,6 +80,12 @@ find "$TESTBED/runs" -mindepth 1 -maxdepth 1 -type d | sort | head -n -20 |
 	# One idle VM for the whole run, so that guests coming and going do not
 	# make L1 rewrite its kernel text (tests/testbed/kvm-keeper.c says why).
 	echo "$(printf %q "$TESTBED/kvm-keeper") </dev/null >/dev/null &"
+	# Recording task names live-patches __schedule each time the first
+	# trace event is enabled and the last disabled, which hangs L1
+	# (docs/STRICT-CRASH.md, Session 24): off for every script run here,
+	# the ad hoc evidence scripts too. Trace instances copy it when made.
+	echo "t=/sys/kernel/tracing; [ -e \$t/options ] || mount -t tracefs nodev \$t 2>/dev/null;" \
+		"{ echo 0 >\$t/options/record-cmd; } 2>/dev/null"
 	echo "$*"
 } >"$run_dir/cmd.sh"
 

@@ -141,7 +141,7 @@ triple_fault_case() {
 # that dies before its marker is a death like any other: noted, run once
 # more when the test bed killed it (boot_retrying), and failed otherwise.
 stuck_once() { # NAME
-	local n=$1 dump=/tmp/e2e-$1.ram.img rc=0 pid i note=$OUT/guest-deaths
+	local n=$1 dump=/tmp/e2e-$1.ram.img rc=0 pid i note=$OUT/guest-deaths how=", dead before its marker"
 	rm -f "$dump" "$OUT/$n.triple-fault" "$OUT/$n.crash-dump-check"
 	"${monitor[@]}" --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$CMDLINE vmmtest=spin" \
 		--cpus 1 --memory 512M --crash-dump "$dump" </dev/null >"$OUT/$n.console" 2>"$OUT/$n.stderr" &
@@ -153,14 +153,16 @@ stuck_once() { # NAME
 	done
 	if has_marker VMM-GUEST-SPIN "$OUT/$n.console"; then
 		sleep 2
-		note=/dev/null # stopped where it was meant to be
+		note=/dev/null how=" and SIGTERM" # stopped where it was meant to be
+	elif kill -0 "$pid" 2>/dev/null; then
+		how=" and SIGTERM, with no marker"
 	fi
 	# Under set -e: a vmm that has already exited (and been reaped) makes
 	# kill fail, which must not end the checks (as it did in CI on 2026-11-30).
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" || rc=$?
 	echo "$rc" >"$OUT/$n.status"
-	echo "$n: $MONITOR exited $rc after ${i}s and SIGTERM"
+	echo "$n: $MONITOR exited $rc after ${i}s$how"
 	report_guest_death "$n" "$dump" "$note"
 }
 

@@ -21,11 +21,9 @@ fi
 
 # shellcheck source-path=SCRIPTDIR source=../testbed/failures.sh
 . "$ROOT/tests/testbed/failures.sh"
-for f in events_clean stall_was_the_death rerun_if_testbed_lost; do
-	fn=$(sed -n "/^$f() {/,/^}/p" "$ROOT/tests/bench/in-l1.sh")
-	[ -n "$fn" ] || { echo "FAIL: no $f in tests/bench/in-l1.sh"; exit 1; }
-	eval "$fn"
-done
+# shellcheck source-path=SCRIPTDIR source=../take.sh
+. "$ROOT/tests/take.sh"
+for f in events_clean stall_was_the_death rerun_if_testbed_lost; do take "$f" "$ROOT/tests/bench/in-l1.sh"; done
 cols=$(grep '^EVENTS_COLUMNS=(' "$ROOT/tests/bench/in-l1.sh")
 [ -n "$cols" ] || { echo "FAIL: no EVENTS_COLUMNS in tests/bench/in-l1.sh"; exit 1; }
 eval "$cols"

@@ -16,12 +16,8 @@ if [ "${1:-}" = --list ]; then
 	exit 0
 fi
 
-take() { # FUNCTION FILE
-	local fn
-	fn=$(sed -n "/^$1() {/,/^}/p" "$2")
-	[ -n "$fn" ] || { echo "FAIL: no $1 in $2"; exit 1; }
-	eval "$fn"
-}
+# shellcheck source-path=SCRIPTDIR source=../take.sh
+. "$ROOT/tests/take.sh"
 take events_clean "$ROOT/tests/bench/in-l1.sh"
 take resume_keep "$ROOT/tests/bench/in-l1.sh"
 take l1_lost_why "$ROOT/tests/bench/run.sh"

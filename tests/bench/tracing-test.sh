@@ -17,16 +17,9 @@ if [ "${1:-}" = --list ]; then
 	exit 0
 fi
 
-take() { # NAME: a function, or the line that sets NAME=, from in-l1.sh
-	local def
-	def=$(sed -n "/^$1() {/,/^}/p" "$ROOT/tests/bench/in-l1.sh")
-	[ -n "$def" ] || def=$(grep "^$1=" "$ROOT/tests/bench/in-l1.sh")
-	[ -n "$def" ] || { echo "FAIL: no $1 in tests/bench/in-l1.sh"; exit 1; }
-	eval "$def"
-}
-take KP_PROBES
-take kp_setup
-take kp_cleanup
+# shellcheck source-path=SCRIPTDIR source=../take.sh
+. "$ROOT/tests/take.sh"
+for f in KP_PROBES kp_setup kp_cleanup; do take "$f" "$ROOT/tests/bench/in-l1.sh"; done
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/tracing-test.XXXXXX") || exit 2
 trap 'rm -rf "$D"' EXIT

@@ -17,9 +17,9 @@ fi
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
-def=$(sed -n '/^stuck_once() {/,/^}/p' "$ROOT/tests/e2e/in-l1.sh")
-[ -n "$def" ] || { echo "FAIL: no stuck_once in tests/e2e/in-l1.sh"; exit 1; }
-eval "$def"
+# shellcheck source-path=SCRIPTDIR source=../take.sh
+. "$ROOT/tests/take.sh"
+take stuck_once "$ROOT/tests/e2e/in-l1.sh"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/stuck-test.XXXXXX") || exit 2
 trap 'rm -rf "$D"' EXIT

@@ -130,23 +130,49 @@ int vcpu_setup_boot_cpu(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* KVM's names for the states a vCPU of an x86 guest can be in. */
+static const char *mp_state_name(__u32 st)
+{
+	switch (st) {
+	case KVM_MP_STATE_RUNNABLE: return "runnable";
+	case KVM_MP_STATE_UNINITIALIZED: return "uninitialized";
+	case KVM_MP_STATE_INIT_RECEIVED: return "init-received";
+	case KVM_MP_STATE_HALTED: return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED: return "sipi-received";
+	default: return "other";
+	}
+}
+
 int vcpu_describe(const struct vcpu *v, char *buf, size_t len)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
+	struct kvm_mp_state mp;
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
+	/*
+	 * mp_state says whether KVM holds a wake-up for a halted vCPU: it
+	 * reads "runnable" for a vCPU halted with a kick pending (KVM's
+	 * pv_unhalted), "halted" only when nothing will wake it but an
+	 * interrupt. rdi and rsi are the arguments of the function a halted
+	 * kernel called last (kvm_wait's lock byte and value,
+	 * tests/testbed/crash-dump-check.py).
+	 */
+	const char *mps = ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 ? "unreadable"
+								  : mp_state_name(mp.mp_state);
 	snprintf(buf, len,
 		 "cs=0x%x ss=0x%x cpl=%u efer=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx "
-		 "cr4=0x%llx rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx fs_base=0x%llx "
-		 "gs_base=0x%llx tr_base=0x%llx idt_base=0x%llx idt_limit=0x%x",
+		 "cr4=0x%llx rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx rsi=0x%llx "
+		 "rdi=0x%llx fs_base=0x%llx gs_base=0x%llx tr_base=0x%llx idt_base=0x%llx "
+		 "idt_limit=0x%x mp_state=%s",
 		 s.cs.selector, s.ss.selector, s.ss.dpl /* SS.DPL is the CPL */,
 		 (unsigned long long)s.efer,
 		 (unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
 		 (unsigned long long)s.cr4, (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		 (unsigned long long)r.rflags, (unsigned long long)r.rax,
+		 (unsigned long long)r.rsi, (unsigned long long)r.rdi,
 		 (unsigned long long)s.fs.base, (unsigned long long)s.gs.base,
-		 (unsigned long long)s.tr.base, (unsigned long long)s.idt.base, s.idt.limit);
+		 (unsigned long long)s.tr.base, (unsigned long long)s.idt.base, s.idt.limit, mps);
 	return 0;
 }
 

@@ -172,6 +172,8 @@ stuck_case() {
 	run_check "$n: spin marker" check_marker "$n" VMM-GUEST-SPIN
 	run_check "$n: exit status 4 (stopped by a signal)" check_status "$n" 4
 	run_check "$n: vmm says where the vCPU was" check_stderr "$n" "vmm: vCPU 0 was at: "
+	# KVM's view too: what tells a lost wake-up from a vCPU left to spin.
+	run_check "$n: vmm says KVM held the spinning vCPU runnable" check_stderr "$n" " mp_state=runnable"
 	run_check "$n: crash dump written" check_stderr "$n" "guest RAM written to $dump"
 	run_check "$n: the dump's tables map that RIP" check_crash_dump "$n"
 	run_check "$n: the dump check finds the kernel's slide and names RIP" check_dump_symbols "$n"
@@ -197,6 +199,7 @@ decompressor_case() {
 	run_check "$n: seen as a halt in the decompressor" check_decompressor_halted "$n"
 	run_check "$n: stopped at the halt, not at the boot timeout" check_stopped_early "$n"
 	run_check "$n: the dump check sees a vCPU halted for good" check_dump_halted "$n"
+	run_check "$n: vmm says KVM held that vCPU halted" check_stderr "$n" " mp_state=halted"
 }
 
 check_decompressor_halted() { # NAME

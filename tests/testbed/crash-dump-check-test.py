@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drive crash-dump-check.py on synthetic guest RAM, no test bed needed.
 
-    crash-dump-check-test.py CASE
+    crash-dump-check-test.py CASE | --list
 
 Builds a small guest (4-level tables, three process tables sharing one
 kernel half, an IDT, kernel text and data slid by KASLR, a stack), writes
@@ -24,6 +24,15 @@ CASE:
                 (early_top_pgt beside init_top_pgt): no reference, and the
                 walks judge, intact
   early-rip     the same with rip unmapped: not intact, rip named
+  lost-kick     halted with interrupts off in kvm_wait (native_halt, called
+                from kvm_wait) as a lock's queue head, the lock byte since
+                released, mp_state halted: the lock read back, a lost kick
+  kick-pending  the same with mp_state runnable: no lost kick
+  lock-held     the lock byte still _Q_SLOW_VAL: no lost kick
+  node-wait     waiting on a queue node's state (vcpu_halted, now
+                vcpu_hashed), which changes without a kick: no lost kick
+  idle          HLT with interrupts on (kvm_wait's safe_halt path): an
+                idle vCPU, no pv wait read
 """
 import os
 import struct
@@ -48,6 +57,8 @@ SYMS = {                            # L1 addresses; the guest's are + SLIDE
     '_etext': (L1_TEXT + 0x800000, 'T'),
     'asm_exc_divide_error': (L1_TEXT + 0x10, 'T'),
     'asm_exc_page_fault': (L1_TEXT + 0x40, 'T'),
+    'kvm_wait': (L1_TEXT + 0x300000, 'T'),
+    'native_halt': (L1_TEXT + 0x400000, 'T'),
     'page_offset_base': (0xffffffff82000000, 'D'),
     'phys_base': (0xffffffff82000040, 'D'),
 }
@@ -66,9 +77,16 @@ def kimg_pa(va):
 # early_top_pgt's kind of entries: kernel-half slots that only one other
 # table has, pointing at a page table of its own.
 EARLY = ((TABLES[1], 300, 0x120000 | P), (TABLES[2], 301, 0x121000 | P))
+LOCK_PA = 0x300000                  # a spinlock's byte, in the direct map
+# A vCPU halted in kvm_wait as the guest's 6.1 leaves it: rip after
+# native_halt's HLT, kvm_wait's return address on top of the stack, the
+# byte's address in rdi and the value it halted on in al and sil.
+PV = dict(rip=SYMS['native_halt'][0] + SLIDE + 0xa, rflags=0x46, rax=3, rsi=3,
+          rdi=DIRECT + LOCK_PA, mp_state='halted')
+PV_RET = SYMS['kvm_wait'][0] + SLIDE + 0x44
 
 
-def build(dump, pob, extra=()):
+def build(dump, pob, extra=(), stack0=0x1234, lock=None):
     mem = {}
 
     def q(pa, v):
@@ -105,7 +123,10 @@ def build(dump, pob, extra=()):
     q(kimg_pa(SYMS['phys_base'][0] + SLIDE), 0)
     # The stack, in the direct map: a stale word, then a return address.
     stack_pa = 0x200000
-    q(stack_pa, 0x1234)
+    q(stack_pa, stack0)
+    if lock is not None:
+        q(LOCK_PA, lock)
+    q(kimg_pa(SYMS['native_halt'][0] + SLIDE + 8), 0xccccccccccccf4cc)  # HLT at +9
     q(stack_pa + 8, SYMS['do_caller'][0] + SLIDE + 0x3c)
 
     with open(dump, 'wb') as f:
@@ -154,17 +175,43 @@ def main():
             'VERDICT: with no reference, the tables CR3 names do not map rip'],
             {'rip': 0xffffffffc0000000}),
     }
+    # A vCPU halted in kvm_wait: (lock byte in RAM, state overrides, lines
+    # the output must have, lines it must not have).
+    lock_line = 'until the lock byte at 0x%x leaves 0x3; it holds ' % (DIRECT + LOCK_PA)
+    pv = {
+        'lost-kick': (0, {}, [
+            'rip is native_halt+0xa', 'rsp+0x0 kvm_wait+0x44',
+            'halted: the instruction before rip is HLT and interrupts are off',
+            'pv wait: halted in kvm_wait ' + lock_line + '0x0 now; mp_state halted',
+            'lost kick: the lock was released after this vCPU halted'], []),
+        'kick-pending': (0, {'mp_state': 'runnable'}, [
+            lock_line + '0x0 now; mp_state runnable', 'kick pending: '], ['lost kick']),
+        'lock-held': (3, {}, [lock_line + '0x3 now; mp_state halted'], ['lost kick']),
+        'node-wait': (2, {'rax': 1, 'rsi': 1}, [
+            'until the byte at 0x%x leaves 0x1; it holds 0x2 now' % (DIRECT + LOCK_PA)],
+            ['lost kick']),
+        'idle': (0, {'rflags': 0x246}, [
+            'idle: the instruction before rip is HLT and interrupts are on'],
+            ['halted:', 'pv wait', 'lost kick']),
+    }
+    for name, (lock, over, want, never) in pv.items():
+        cases[name] = (TABLES[0], DIRECT, want, dict(PV, **over))
     # What the output must not say: a reference taken from one table, or
     # intact tables when they do not map rip.
     never = {'early-boot': ['differs from the reference'],
              'early-rip': ['differs from the reference', 'intact']}.get(case, [])
+    never = pv[case][3] if case in pv else never
+    if case == '--list':
+        print('\n'.join(cases))
+        return 0
     if case not in cases:
         sys.exit(__doc__)
     cr3, pob, want, over = cases[case]
     checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'crash-dump-check.py')
     with tempfile.TemporaryDirectory() as tmp:
         dump, ksyms = os.path.join(tmp, 'ram.img'), os.path.join(tmp, 'kallsyms')
-        rsp = build(dump, pob, EARLY if case.startswith('early') else ())
+        rsp = build(dump, pob, EARLY if case.startswith('early') else (),
+                    **(dict(stack0=PV_RET, lock=pv[case][0]) if case in pv else {}))
         with open(ksyms, 'w') as f:
             for name, (addr, kind) in sorted(SYMS.items(), key=lambda kv: kv[1][0]):
                 f.write('%016x %s %s\n' % (addr, kind, name))
@@ -174,7 +221,8 @@ def main():
         regs = dict(cpl=0, cr3=cr3, cr4=0x20, rip=rip, cr2=rip, rsp=rsp, idt_base=IDT_VA,
                     rflags=0x246, gs_base=DIRECT + 0x3000000, rax=0)
         regs.update(over)
-        state = ' '.join('%s=0x%x' % kv for kv in regs.items())
+        state = ' '.join(('%s=%s' if isinstance(v, str) else '%s=0x%x') % (k, v)
+                         for k, v in regs.items())
         r = subprocess.run([sys.executable, checker, '--kallsyms', ksyms, dump, state],
                            capture_output=True, text=True)
     out = r.stdout

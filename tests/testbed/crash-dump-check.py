@@ -22,7 +22,11 @@ changed, and the bytes that differ are printed to show what wrote them.
 With --kallsyms (the L1 kernel's /proc/kallsyms: in the test bed, L1 runs
 the guest's own kernel build), RIP and the kernel text addresses found on
 the top of the stack are also named, which says what a hung guest was
-doing. KASLR moves the guest kernel, so the slide is taken from the IDT's
+doing. A vCPU halted with interrupts off in kvm_wait (the paravirtual
+spinlock's wait) also gets the byte it waits on read back (rdi, with the
+value it halted on in rax and rsi): a lock released after its waiter
+halted, with KVM holding no wake-up for it (mp_state halted), is a kick
+that was lost. KASLR moves the guest kernel, so the slide is taken from the IDT's
 #DE and #PF gates in the dump; when the two disagree, or the slide is not
 a whole number of 2 MiB steps, the symbols belong to another build and
 nothing is named. With the slide known it also prints the kernel's
@@ -103,7 +107,8 @@ def main():
             try:
                 st[k] = int(v, 0)
             except ValueError:
-                pass
+                if k == 'mp_state':  # KVM's word for it: halted, runnable, ...
+                    st[k] = v
     for k in ('cr3', 'cr4'):
         if k not in st:
             sys.exit('crash-dump-check: the CPU state has no %s' % k)
@@ -286,10 +291,14 @@ def halted(st, read_va):
     up; the raw stack words then lead to the caller (in the decompressor,
     an offset into the bzImage's protected-mode part once the relocation
     base is known)."""
-    if 'rip' not in st or 'rflags' not in st or st['rflags'] & (1 << 9):
+    if 'rip' not in st or 'rflags' not in st:
         return
     b = read_va(st['rip'] - 1, 1)
     if b is None or b[0] != 0xf4:
+        return
+    if st['rflags'] & (1 << 9):
+        print('idle: the instruction before rip is HLT and interrupts are on '
+              '(rflags 0x%x): this vCPU waits for its next interrupt' % st['rflags'])
         return
     print('halted: the instruction before rip is HLT and interrupts are off '
           '(rflags 0x%x): this vCPU stopped for good' % st['rflags'])
@@ -369,7 +378,60 @@ def name_addresses(st, read_va, kallsyms, ram_size):
                  for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
         print('stack (kernel text addresses in the top 512 bytes): %s'
               % ('; '.join(found) if found else 'none'))
+        top = stack_words(st, read_va, 8)
+        if top and lo <= top[0][1] < hi:
+            pv_wait(st, read_va, name(top[0][1]))
     direct_map(st, read_va, data, slide, ram_size)
+
+
+# qspinlock's lock byte while its queue head sleeps (_Q_SLOW_VAL): only
+# the unlock slowpath clears it, and it kicks that head right after.
+Q_SLOW_VAL = 3
+
+
+def pv_wait(st, read_va, caller):
+    """For a vCPU halted with interrupts off whose return address is in
+    kvm_wait: read the byte it waits on and say whether its kick was lost.
+
+    kvm_wait(ptr, val) halts only while *ptr == val (Debian's 6.1 build
+    compares with the byte in al and val in sil, then calls the halt; rdi
+    still holds ptr), and nothing but KVM_HC_KICK_CPU, an NMI or INIT wakes
+    it. Its callers wait for the lock byte to leave _Q_SLOW_VAL (the queue
+    head; the unlocker stores 0 and then kicks it) or for their queue
+    node's state to leave vcpu_halted (which the previous head changes
+    without a kick; the kick comes with the unlock). So a lock byte no
+    longer _Q_SLOW_VAL means the unlock ran after the head halted, and
+    mp_state halted means KVM holds no wake-up for it: the kick was lost
+    on its way through KVM (docs/STRICT-CRASH.md, Sessions 20, 25, 26)."""
+    if not caller.startswith('kvm_wait+') or st.get('rflags', 1 << 9) & (1 << 9):
+        return
+    b = read_va(st['rip'] - 1, 1) if 'rip' in st else None
+    if b is None or b[0] != 0xf4 or not {'rdi', 'rsi', 'rax'} <= st.keys():
+        return
+    val = st['rax'] & 0xff
+    if st['rsi'] & 0xff != val:
+        print('pv wait: halted in kvm_wait, but rax and rsi disagree on the value it '
+              'waits on (0x%x, 0x%x): no lock read' % (val, st['rsi'] & 0xff))
+        return
+    now = read_va(st['rdi'], 1)
+    if now is None:
+        print('pv wait: halted in kvm_wait on the byte at 0x%x, which the tables do not map'
+              % st['rdi'])
+        return
+    now = now[0]
+    what = 'lock byte' if val == Q_SLOW_VAL else 'byte'
+    print('pv wait: halted in kvm_wait until the %s at 0x%x leaves 0x%x; it holds 0x%x now; '
+          'mp_state %s' % (what, st['rdi'], val, now, st.get('mp_state', 'not given')))
+    if val != Q_SLOW_VAL or now == val:
+        return
+    if st.get('mp_state') == 'halted':
+        print('lost kick: the lock was released after this vCPU halted as its queue head, '
+              'and the release kicks the head (KVM_HC_KICK_CPU); KVM holds no wake-up for '
+              'it (mp_state halted): the kick was lost below the guest, in the KVM that '
+              'handles it or the CPU under that KVM')
+    elif st.get('mp_state') == 'runnable':
+        print('kick pending: KVM holds a wake-up for it (mp_state runnable) that the vCPU '
+              'had not run when it was stopped')
 
 
 def direct_map(st, read_va, data, slide, ram_size):

@@ -172,7 +172,7 @@ run_watched() {
 . "$(dirname "${BASH_SOURCE[0]}")/../testbed/failures.sh"
 
 # boot NAME ...: the sourcing script's boot_once NAME ..., and once more
-# when the guest died of one of the test bed's three failures or halted
+# when the guest died of one of the test bed's four failures or halted
 # in its decompressor; the first attempt's files are kept as
 # NAME.testbed-crash.* and the retry is counted in $OUT/testbed-retries.
 # CI lost guests to each: the hostile VT-d guest to a decompressor halt

@@ -154,9 +154,9 @@ int vcpu_describe(const struct vcpu *v, char *buf, size_t len)
 	 * mp_state says whether KVM holds a wake-up for a halted vCPU: it
 	 * reads "runnable" for a vCPU halted with a kick pending (KVM's
 	 * pv_unhalted), "halted" only when nothing will wake it but an
-	 * interrupt. rdi and rsi are the arguments of the function a halted
-	 * kernel called last (kvm_wait's lock byte and value,
-	 * tests/testbed/crash-dump-check.py).
+	 * interrupt. In a Linux guest halted in kvm_wait (the paravirtual
+	 * spinlock's wait), rdi and rsi are still the byte it waits on and
+	 * the value it halted on (tests/testbed/crash-dump-check.py).
 	 */
 	const char *mps = ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 ? "unreadable"
 								  : mp_state_name(mp.mp_state);

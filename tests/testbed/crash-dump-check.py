@@ -26,10 +26,10 @@ doing. A vCPU halted with interrupts off in kvm_wait (the paravirtual
 spinlock's wait) also gets the byte it waits on read back (rdi, with the
 value it halted on in rax and rsi): a lock released after its waiter
 halted, with KVM holding no wake-up for it (mp_state halted), is a kick
-that was lost. KASLR moves the guest kernel, so the slide is taken from the IDT's
-#DE and #PF gates in the dump; when the two disagree, or the slide is not
-a whole number of 2 MiB steps, the symbols belong to another build and
-nothing is named. With the slide known it also prints the kernel's
+that was lost. KASLR moves the guest kernel, so the slide is taken from
+the IDT's #DE and #PF gates in the dump; when the two disagree, or the
+slide is not a whole number of 2 MiB steps, the symbols belong to another
+build and nothing is named. With the slide known it also prints the kernel's
 direct-map variables (page_offset_base, phys_base, sme_me_mask) as the dump
 holds them, and where gs_base lies from page_offset_base: every physical
 address the kernel computes (a CR3 it loads, a DMA address) comes from them.
@@ -402,7 +402,8 @@ def pv_wait(st, read_va, caller):
     without a kick; the kick comes with the unlock). So a lock byte no
     longer _Q_SLOW_VAL means the unlock ran after the head halted, and
     mp_state halted means KVM holds no wake-up for it: the kick was lost
-    on its way through KVM (docs/STRICT-CRASH.md, Sessions 20, 25, 26)."""
+    below the guest, in the KVM that handles it or the CPU under that KVM
+    (docs/STRICT-CRASH.md, Sessions 20, 25, 26)."""
     if not caller.startswith('kvm_wait+') or st.get('rflags', 1 << 9) & (1 << 9):
         return
     b = read_va(st['rip'] - 1, 1) if 'rip' in st else None

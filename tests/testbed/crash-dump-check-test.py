@@ -28,7 +28,9 @@ CASE:
                 from kvm_wait) as a lock's queue head, the lock byte since
                 released, mp_state halted: the lock read back, a lost kick
   kick-pending  the same with mp_state runnable: no lost kick
-  lock-held     the lock byte still _Q_SLOW_VAL: no lost kick
+  lock-held     the lock byte still _Q_SLOW_VAL, CPU 1 queued behind (the
+                hang of 2026-11-30 05:58): the lock word decoded, no lost
+                kick
   node-wait     waiting on a queue node's state (vcpu_halted, now
                 vcpu_hashed), which changes without a kick: no lost kick
   idle          HLT with interrupts on (kvm_wait's safe_halt path): an
@@ -178,15 +180,19 @@ def main():
     # A vCPU halted in kvm_wait: (lock byte in RAM, state overrides, lines
     # the output must have, lines it must not have).
     lock_line = 'until the lock byte at 0x%x leaves 0x3; it holds ' % (DIRECT + LOCK_PA)
+    tail1 = '(lock word 0x%08x: pending 0, tail CPU 1, nesting 0)'  # CPU 1 queued
     pv = {
-        'lost-kick': (0, {}, [
+        'lost-kick': (0x80000, {}, [
             'rip is native_halt+0xa', 'rsp+0x0 kvm_wait+0x44',
             'halted: the instruction before rip is HLT and interrupts are off',
-            'pv wait: halted in kvm_wait ' + lock_line + '0x0 now; mp_state halted',
+            'pv wait: halted in kvm_wait ' + lock_line + '0x0 now ' + tail1 % 0x80000
+            + '; mp_state halted',
             'lost kick: the lock was released after this vCPU halted'], []),
-        'kick-pending': (0, {'mp_state': 'runnable'}, [
-            lock_line + '0x0 now; mp_state runnable', 'kick pending: '], ['lost kick']),
-        'lock-held': (3, {}, [lock_line + '0x3 now; mp_state halted'], ['lost kick']),
+        'kick-pending': (0x80000, {'mp_state': 'runnable'}, [
+            lock_line + '0x0 now ' + tail1 % 0x80000 + '; mp_state runnable',
+            'kick pending: '], ['lost kick']),
+        'lock-held': (0x80003, {}, [lock_line + '0x3 now ' + tail1 % 0x80003
+                                    + '; mp_state halted'], ['lost kick']),
         'node-wait': (2, {'rax': 1, 'rsi': 1}, [
             'until the byte at 0x%x leaves 0x1; it holds 0x2 now' % (DIRECT + LOCK_PA)],
             ['lost kick']),

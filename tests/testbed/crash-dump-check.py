@@ -391,7 +391,9 @@ Q_SLOW_VAL = 3
 
 def pv_wait(st, read_va, caller):
     """For a vCPU halted with interrupts off whose return address is in
-    kvm_wait: read the byte it waits on and say whether its kick was lost.
+    kvm_wait: read the byte it waits on (for a queue head, the whole lock
+    word, whose tail names the last CPU queued behind it) and say whether
+    its kick was lost.
 
     kvm_wait(ptr, val) halts only while *ptr == val (Debian's 6.1 build
     compares with the byte in al and val in sil, then calls the halt; rdi
@@ -420,9 +422,19 @@ def pv_wait(st, read_va, caller):
               % st['rdi'])
         return
     now = now[0]
-    what = 'lock byte' if val == Q_SLOW_VAL else 'byte'
-    print('pv wait: halted in kvm_wait until the %s at 0x%x leaves 0x%x; it holds 0x%x now; '
-          'mp_state %s' % (what, st['rdi'], val, now, st.get('mp_state', 'not given')))
+    what, word = 'byte', ''
+    w = read_va(st['rdi'], 4) if val == Q_SLOW_VAL and not st['rdi'] & 3 else None
+    if w is not None:
+        # The qspinlock: locked byte, pending byte, then the tail, which
+        # names the last CPU queued ((cpu + 1) << 2 | nesting level).
+        w = struct.unpack('<I', w)[0]
+        tail = w >> 16
+        what = 'lock byte'
+        word = ' (lock word 0x%08x: pending %d, %s)' % (
+            w, w >> 8 & 1, 'tail CPU %d, nesting %d' % ((tail >> 2) - 1, tail & 3)
+            if tail else 'no tail')
+    print('pv wait: halted in kvm_wait until the %s at 0x%x leaves 0x%x; it holds 0x%x now%s; '
+          'mp_state %s' % (what, st['rdi'], val, now, word, st.get('mp_state', 'not given')))
     if val != Q_SLOW_VAL or now == val:
         return
     if st.get('mp_state') == 'halted':

@@ -12,7 +12,8 @@ set -u
 
 CASES="walk-pf walk-irq walk-int3 walk-corrupt walk-cr2-unmapped walk-no-dump
 walk-early walk-early-unmapped l1-state l1-state-other crash crash-half
-kick-lost kick-idle kick-running kick-one-vcpu kick-warned kick-corrupt kick-held none"
+spin-held spin-released spin-idle spin-running spin-one-vcpu spin-pending spin-no-head
+spin-warned spin-corrupt none"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/failures-test.XXXXXX") || exit 2
 trap 'rm -rf "$D"' EXIT
@@ -39,11 +40,12 @@ EARLY="with no reference, the tables CR3 names map rip, rsp, the IDT and cr2: th
 L1="the vCPU holds L1's registers (rip in L1's kvm_amd code __svm_vcpu_run+0x9c, CR3 outside guest RAM): the test bed resumed it with them"
 
 # kchk VCPU...: a dump check of a hung guest, one section per vCPU, shaped
-# like the 03:52 gate's boot-2cpu of 2026-11-30 (Session 25). Each VCPU is
-# lost (halted in kvm_wait as a lock's head, the lock since released,
-# mp_state halted), node (halted in kvm_wait on its queue node), held (the
-# head with the lock still taken), idle (HLT with interrupts on), running
-# (no HLT before rip) or corrupt (like node, its tables not intact).
+# like the boot-2cpu hangs of 2026-11-30 (03:52 and 05:58). Each VCPU is
+# held (halted in kvm_wait as a lock's queue head, the lock still taken,
+# mp_state halted), lost (the same, the lock since released), pending
+# (held, but KVM holds a wake-up: mp_state runnable), node (halted in
+# kvm_wait on its queue node), idle (HLT with interrupts on), running (no
+# HLT before rip) or corrupt (like node, its tables not intact).
 kchk() {
 	local v
 	: >"$D/chk"
@@ -52,13 +54,13 @@ kchk() {
 			echo "dump: /tmp/e2e-boot-2cpu.ram.img, 512 MiB of guest physical address space; 5-level paging; CR3 0xe210000"
 			echo "rip      0xffffffff958592fa: mapped -> L5[511]=0x000000000e214067 L4[511]=0x000000000e215067 L3[510]=0x000000000e216063 L2[172]=0x000000000d2001e3"
 			case $v in
-			lost | node | held | corrupt) echo "halted: the instruction before rip is HLT and interrupts are off (rflags 0x46): this vCPU stopped for good" ;;
+			lost | node | held | pending | corrupt) echo "halted: the instruction before rip is HLT and interrupts are off (rflags 0x46): this vCPU stopped for good" ;;
 			idle) echo "idle: the instruction before rip is HLT and interrupts are on (rflags 0x246): this vCPU waits for its next interrupt" ;;
 			esac
 			case $v in
-			lost) echo "pv wait: halted in kvm_wait until the lock byte at 0xff3bb4c59ee31c40 leaves 0x3; it holds 0x0 now; mp_state halted"
+			lost) echo "pv wait: halted in kvm_wait until the lock byte at 0xff3bb4c59ee31c40 leaves 0x3; it holds 0x0 now (lock word 0x00080000: pending 0, tail CPU 1, nesting 0); mp_state halted"
 				echo "lost kick: the lock was released after this vCPU halted as its queue head, and the release kicks the head (KVM_HC_KICK_CPU); KVM holds no wake-up for it (mp_state halted): the kick was lost below the guest" ;;
-			held) echo "pv wait: halted in kvm_wait until the lock byte at 0xff3bb4c59ee31c40 leaves 0x3; it holds 0x3 now; mp_state halted" ;;
+			held | pending) echo "pv wait: halted in kvm_wait until the lock byte at 0xff3bb4c59ee31c40 leaves 0x3; it holds 0x3 now (lock word 0x00080003: pending 0, tail CPU 1, nesting 0); mp_state $([ "$v" = held ] && echo halted || echo runnable)" ;;
 			node | corrupt) echo "pv wait: halted in kvm_wait until the byte at 0xff3bb4c581278cb4 leaves 0x1; it holds 0x1 now; mp_state halted" ;;
 			esac
 			if [ "$v" = corrupt ]; then
@@ -111,19 +113,23 @@ run_case() {
 		"[   90.1] RIP: 0010:exc_page_fault+0x1c/0x1a0" && expect 'stack guard page' ;;
 	crash-half) console "[   90.1] BUG: TASK stack guard page was hit at 00000000 (stack is 0000..0000)" \
 		"[   90.1] RIP: 0010:asm_exc_int3+0x4/0x30" && expect none ;;
-	kick-lost) kchk lost node && expect "spinlock's kick" ;;
-	# Session 20's shape: the waiter's partner idle.
-	kick-idle) kchk idle lost && expect "spinlock's kick" ;;
-	# A vCPU still running may be between the release and its kick.
-	kick-running) kchk lost running && expect none ;;
-	kick-one-vcpu) kchk lost && expect none ;;
+	# The hang reproduced at 05:58: the lock still held, CPU 1 queued behind.
+	spin-held) kchk held node && expect "spinlock hang" ;;
+	spin-released) kchk lost node && expect "spinlock hang" ;;
+	# Session 20's shape: the head's partner idle.
+	spin-idle) kchk idle held && expect "spinlock hang" ;;
+	# A vCPU still running may hold the lock, or be between release and kick.
+	spin-running) kchk held running && expect none ;;
+	spin-one-vcpu) kchk held && expect none ;;
+	# KVM had a wake-up for the head that the monitor never ran.
+	spin-pending) kchk pending node && expect none ;;
+	# Every vCPU queued on a node, no head: not a state the lock reaches.
+	spin-no-head) kchk node node && expect none ;;
 	# A stray write that cleared a held lock: the unlock warns, kicks no one.
-	kick-warned) kchk lost node &&
+	spin-warned) kchk held node &&
 		console "[   12.3] pvqspinlock: lock 0xff3bb4c59ee31c40 has corrupted value 0x0!" &&
 		expect none ;;
-	kick-corrupt) kchk lost corrupt && expect none ;;
-	# Every vCPU waits and no one has released: a lock held by no one.
-	kick-held) kchk held node && expect none ;;
+	spin-corrupt) kchk held corrupt && expect none ;;
 	none) expect none ;;
 	*) echo "unknown case $1"; return 2 ;;
 	esac

@@ -63,8 +63,8 @@ testbed_l1_state() { # DUMP-CHECK-OUTPUT
 # too or idle (HLT with interrupts on), so the holder is none of them.
 # Reproduced at 05:58 on 2026-11-30 with the kicks traced in L1: the lock
 # byte still said held (_Q_SLOW_VAL), the other vCPU was queued behind
-# the head, and no kick had been sent in that boot at all; the release
-# had not seen the head's exchange, which only the CPU under L1 can lose.
+# the head, and no kick had been sent in that boot at all: the release
+# either ran over the head's exchange or never ran, below a stock guest.
 # (A byte found released would be a kick lost instead: "lost kick:".)
 # Required as well: mp_state halted for each waiter (KVM holds no wake-up
 # the monitor failed to run), the tables intact, and no "corrupted value"

@@ -164,9 +164,11 @@ def main():
                 print('%-8s 0x%016x: %s -> %s' % (name, st[name],
                                                   'NOT mapped' if ok is False else 'mapped',
                                                   ' '.join(steps)))
-        halted(st, read_va)
+        stopped = halted(st, read_va)
         if kallsyms:
-            name_addresses(st, read_va, kallsyms, size)
+            caller = name_addresses(st, read_va, kallsyms, size)
+            if stopped and caller and caller.startswith('kvm_wait+'):
+                pv_wait(st, read_va)
         return unmapped
 
     print('dump: %s, %d MiB of guest physical address space; %d-level paging; CR3 0x%x'
@@ -290,22 +292,23 @@ def halted(st, read_va):
     decompressor's error() ends that way, and so does a kernel that gave
     up; the raw stack words then lead to the caller (in the decompressor,
     an offset into the bzImage's protected-mode part once the relocation
-    base is known)."""
+    base is known). A HLT with interrupts on is only said to be idle.
+    True when the vCPU stopped for good."""
     if 'rip' not in st or 'rflags' not in st:
-        return
+        return False
     b = read_va(st['rip'] - 1, 1)
     if b is None or b[0] != 0xf4:
-        return
+        return False
     if st['rflags'] & (1 << 9):
         print('idle: the instruction before rip is HLT and interrupts are on '
               '(rflags 0x%x): this vCPU waits for its next interrupt' % st['rflags'])
-        return
+        return False
     print('halted: the instruction before rip is HLT and interrupts are off '
           '(rflags 0x%x): this vCPU stopped for good' % st['rflags'])
-    if 'rsp' not in st:
-        return
-    words = ['0x%x' % v for _, v in stack_words(st, read_va, 64)]
-    print('stack words at rsp: %s' % (' '.join(words) if words else 'unreadable'))
+    if 'rsp' in st:
+        words = ['0x%x' % v for _, v in stack_words(st, read_va, 64)]
+        print('stack words at rsp: %s' % (' '.join(words) if words else 'unreadable'))
+    return True
 
 
 def stack_words(st, read_va, nbytes):
@@ -320,7 +323,9 @@ def stack_words(st, read_va, nbytes):
 
 
 def name_addresses(st, read_va, kallsyms, ram_size):
-    """Print RIP and the stack's kernel text addresses as symbol+offset."""
+    """Print RIP and the stack's kernel text addresses as symbol+offset.
+    Returns the name of the word at rsp when it is kernel text (the return
+    address of the function a halted vCPU called last), else None."""
     try:
         syms, data, _ = read_kallsyms(kallsyms)
     except OSError as e:
@@ -363,6 +368,7 @@ def name_addresses(st, read_va, kallsyms, ram_size):
         return '%s+0x%x' % (syms[i][1], va - addrs[i]) if i >= 0 else '?'
 
     print('symbols: %s, the guest kernel slid by %+#x' % (kallsyms, slide))
+    caller = None
     if 'rip' in st:
         rip = st['rip']
         if lo <= rip < hi:
@@ -374,14 +380,14 @@ def name_addresses(st, read_va, kallsyms, ram_size):
     if 'rsp' in st:
         # Return addresses are what a scan of the stack finds in kernel
         # text; some are stale, so this is a hint, not a backtrace.
-        found = ['rsp+0x%x %s' % (off, name(v))
-                 for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
+        words = [(off, v) for off, v in stack_words(st, read_va, 512) if lo <= v < hi]
         print('stack (kernel text addresses in the top 512 bytes): %s'
-              % ('; '.join(found) if found else 'none'))
-        top = stack_words(st, read_va, 8)
-        if top and lo <= top[0][1] < hi:
-            pv_wait(st, read_va, name(top[0][1]))
+              % ('; '.join('rsp+0x%x %s' % (off, name(v)) for off, v in words)
+                 if words else 'none'))
+        if words and words[0][0] == 0:
+            caller = name(words[0][1])
     direct_map(st, read_va, data, slide, ram_size)
+    return caller
 
 
 # qspinlock's lock byte while its queue head sleeps (_Q_SLOW_VAL): only
@@ -389,9 +395,9 @@ def name_addresses(st, read_va, kallsyms, ram_size):
 Q_SLOW_VAL = 3
 
 
-def pv_wait(st, read_va, caller):
+def pv_wait(st, read_va):
     """For a vCPU halted with interrupts off whose return address is in
-    kvm_wait: read the byte it waits on (for a queue head, the whole lock
+    kvm_wait (the caller checks both): read the byte it waits on (for a queue head, the whole lock
     word, whose tail names the last CPU queued behind it) and say whether
     its kick was lost.
 
@@ -406,10 +412,7 @@ def pv_wait(st, read_va, caller):
     mp_state halted means KVM holds no wake-up for it: the kick was lost
     below the guest, in the KVM that handles it or the CPU under that KVM
     (docs/STRICT-CRASH.md, Sessions 20, 25, 26)."""
-    if not caller.startswith('kvm_wait+') or st.get('rflags', 1 << 9) & (1 << 9):
-        return
-    b = read_va(st['rip'] - 1, 1) if 'rip' in st else None
-    if b is None or b[0] != 0xf4 or not {'rdi', 'rsi', 'rax'} <= st.keys():
+    if not {'rdi', 'rsi', 'rax'} <= st.keys():
         return
     val = st['rax'] & 0xff
     if st['rsi'] & 0xff != val:
